@@ -16,7 +16,7 @@ import msgspec
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
-TOKEN_PREFIX = "sk-ac-"
+from acx.apikeys import TOKEN_PREFIX
 
 
 class ConfigError(Exception):
@@ -28,8 +28,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str | None = None
     redis_url: str | None = None
-    root_api_bearer_token: str = "your-root-api-bearer-token"
-    secret_pepper: str = "your-secret-pepper"
+    root_api_bearer_token: str = "your-root-api-bearer-token"  # noqa: S105 - documented default
+    secret_pepper: str = "your-secret-pepper"  # noqa: S105 - documented default
     host: str = "127.0.0.1"
     port: int = 8029
     data_dir: Path = Path(".data")

@@ -1,7 +1,11 @@
 """Error tree of the shared library.
 
     AcxError                 base: a stable machine ``code`` and a human ``msg``
-    └── DecodeError          a stored blob failed ingest validation (HTTP 4xx)
+    ├── DecodeError          a stored blob failed ingest validation (HTTP 400)
+    ├── InvalidRequestError  a parameter or body field is invalid (HTTP 400)
+    ├── NotFoundError        the resource does not exist *for this project* (HTTP 404)
+    ├── ConflictError        the write collides with existing state (HTTP 409)
+    └── TooLargeError        the request or resource exceeds a limit (HTTP 413)
 
 The gateway maps these to the response envelope in one place; the worker treats
 ``DecodeError`` as permanent.
@@ -9,7 +13,15 @@ The gateway maps these to the response envelope in one place; the worker treats
 
 from __future__ import annotations
 
-__all__ = ["DECODE_ERROR_CODES", "AcxError", "DecodeError"]
+__all__ = [
+    "DECODE_ERROR_CODES",
+    "AcxError",
+    "ConflictError",
+    "DecodeError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "TooLargeError",
+]
 
 #: Codes a ``DecodeError`` may carry: conversion.md §7, plus ``invalid_blob`` for other
 #: structural problems (wrong field types, acontext-format rule violations).
@@ -63,3 +75,19 @@ class DecodeError(AcxError):
     def __reduce__(self) -> tuple[type[DecodeError], tuple[str, str, str]]:
         # Keep pickling (arq, multiprocessing) working with the 3-argument constructor.
         return (type(self), (self.code, self.msg, self.path))
+
+
+class InvalidRequestError(AcxError):
+    """A query parameter or body field is invalid."""
+
+
+class NotFoundError(AcxError):
+    """Missing, or owned by another project: both answer the same so ids leak nothing."""
+
+
+class ConflictError(AcxError):
+    """The write collides with existing state (e.g. a session id already taken)."""
+
+
+class TooLargeError(AcxError):
+    """The request or the resource exceeds a configured limit."""

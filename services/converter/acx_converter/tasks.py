@@ -1,0 +1,63 @@
+"""Converter jobs: render a message in every format, and sweep up messages whose job was lost."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import psycopg_pool
+import structlog
+from arq import Retry
+
+from acx import codecs, jobs, rendering
+from acx.db import messages as store
+from acx.db.pool import Pool
+
+__all__ = ["render_message", "sweep_unrendered"]
+
+_log = structlog.get_logger("acx.converter")
+SWEEP_GRACE_SECONDS = 10.0
+SWEEP_BATCH = 1000
+
+
+async def render_message(ctx: dict[str, Any], message_id: str) -> None:
+    """Render one stored message in all formats, count its tokens, and store both (idempotent)."""
+    pool: Pool = ctx["pool"]
+    try:
+        async with pool.connection() as conn:
+            found = await store.load_for_render(conn, [uuid.UUID(message_id)])
+            if not found:
+                return  # deleted with its session before we got to it
+            message = found[0]
+            try:
+                bodies, token_count = rendering.render_all(message.raw, message.parts)
+            except Exception as exc:
+                # Rendering is pure: the same input fails the same way, so retrying is pointless.
+                _log.exception("render failed permanently", message_id=message_id)
+                await store.mark_render_failed(conn, message.id, f"{type(exc).__name__}: {exc}")
+                return
+            await store.save_renderings(
+                conn,
+                message.id,
+                codec_version=codecs.CODEC_VERSION,
+                tokens=token_count,
+                bodies={fmt: (r.body, r.item_count) for fmt, r in bodies.items()},
+            )
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+        tries: int = ctx.get("job_try", 1)
+        _log.warning("database unavailable, retrying", message_id=message_id, tries=tries, error=str(exc))
+        raise Retry(defer=min(2**tries, 30)) from exc
+
+
+async def sweep_unrendered(ctx: dict[str, Any]) -> int:
+    """Re-enqueue messages still pending after a grace period (lost enqueue, flushed Redis, killed worker)."""
+    pool: Pool = ctx["pool"]
+    async with pool.connection() as conn:
+        ids = await store.unrendered_message_ids(conn, SWEEP_GRACE_SECONDS, SWEEP_BATCH)
+    for message_id in ids:
+        key = str(message_id)
+        await ctx["redis"].enqueue_job(jobs.RENDER_MESSAGE, key, _job_id=jobs.render_job_id(key))
+    if ids:
+        _log.info("sweep re-enqueued messages", count=len(ids))
+    return len(ids)

@@ -1,0 +1,93 @@
+"""The Litestar application: `create_app(settings)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from arq import create_pool
+from arq.connections import RedisSettings
+from litestar import Litestar, Router
+from litestar.config.app import AppConfig
+from litestar.middleware import DefineMiddleware
+
+from acx import jobs, tokens
+from acx.apikeys import auth_secret, token_hmac
+from acx.config import Settings, load_settings
+from acx.db.migrate import migrate
+from acx.db.pool import open_pool
+from acx.db.projects import ensure_default_project
+from acx.log import configure_logging
+from acx_gateway.auth import BearerAuthMiddleware
+from acx_gateway.envelope import exception_handlers
+from acx_gateway.routes.messages import MessageController
+from acx_gateway.routes.sessions import SessionController
+from acx_gateway.routes.system import healthz, ping, readyz
+from acx_gateway.state import GatewayState
+
+__all__ = ["create_app", "create_app_from_env"]
+
+_log = structlog.get_logger("acx.gateway")
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the gateway for `settings` (DATABASE_URL and REDIS_URL must be set by then)."""
+    if not settings.database_url or not settings.redis_url:
+        raise ValueError("create_app needs DATABASE_URL and REDIS_URL (the dev runner sets them)")
+    database_url, redis_url = settings.database_url, settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Migrations take an advisory lock, so concurrent replicas apply them once.
+        migrate(database_url)
+        pool = await open_pool(
+            database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            acquire_timeout=settings.db_pool_timeout,
+        )
+        secret = auth_secret(settings.root_api_key)
+        assert secret is not None
+        async with pool.connection() as conn:
+            await ensure_default_project(conn, token_hmac(secret, settings.secret_pepper))
+        queue = await create_pool(
+            RedisSettings.from_dsn(redis_url),
+            job_serializer=jobs.serialize_job,
+            job_deserializer=jobs.deserialize_job,
+            default_queue_name=jobs.QUEUE_NAME,
+        )
+        tokens.warm_up()
+        app.state.gateway = GatewayState(settings=settings, pool=pool, queue=queue)
+        _log.info("gateway ready", base_url=settings.base_url)
+        try:
+            yield
+        finally:
+            await queue.aclose()
+            await pool.close()
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=[ping, SessionController, MessageController],
+        middleware=[DefineMiddleware(BearerAuthMiddleware)],
+    )
+    return Litestar(
+        route_handlers=[api, healthz, readyz],
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        on_app_init=[_quiet_defaults],
+    )
+
+
+def _quiet_defaults(config: AppConfig) -> AppConfig:
+    config.debug = False
+    return config
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for the ASGI server: settings and logging from the environment."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -1,0 +1,70 @@
+"""Bearer-token authentication for `/api/v1` (acontext-api.md §1).
+
+The token's HMAC (with the server pepper) is the project lookup key, so an unknown token costs one
+indexed query and no slow hash. Results, positive and negative, are cached in-process briefly so a
+hot client costs no query at all; a revoked or re-keyed token stops working within the TTL.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from acx.apikeys import auth_secret, token_hmac
+from acx.db.projects import project_by_token_hmac
+from acx_gateway.envelope import ApiError
+from acx_gateway.state import GatewayState
+
+__all__ = ["BearerAuthMiddleware", "project_id_of"]
+
+_TTL_SECONDS = 30.0
+_CACHE_MAX = 10_000
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized")
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Resolves `Authorization: Bearer sk-ac-…` to a project id stored as `scope["auth"]`."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            raise _unauthorized()
+        token = header[len("Bearer ") :]
+        state: GatewayState = connection.app.state.gateway
+        project_id = await _lookup(state, token)
+        if project_id is None:
+            raise _unauthorized()
+        return AuthenticationResult(user=None, auth=project_id)
+
+
+async def _lookup(state: GatewayState, token: str) -> uuid.UUID | None:
+    secret = auth_secret(token)
+    if secret is None:
+        return None
+    # Keyed by the HMAC, not the token, so no bearer token is held in memory longer than a request.
+    key = token_hmac(secret, state.settings.secret_pepper)
+    now = time.monotonic()
+    cached = state.tokens.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    async with state.pool.connection() as conn:
+        project_id = await project_by_token_hmac(conn, key)
+    if len(state.tokens) >= _CACHE_MAX:
+        state.tokens.clear()
+    state.tokens[key] = (project_id, now + _TTL_SECONDS)
+    return project_id
+
+
+def project_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> uuid.UUID:
+    """The authenticated project of a request."""
+    project_id: uuid.UUID = connection.scope["auth"]  # type: ignore[typeddict-item]
+    return project_id

@@ -1,0 +1,60 @@
+"""Query-parameter parsing with upstream's rules and explicit 400 messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+
+from acx.errors import InvalidRequestError
+
+__all__ = ["parse_bool", "parse_json_object", "parse_limit", "parse_uuid"]
+
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def parse_bool(name: str, value: str | None, default: bool) -> bool:
+    """Go `strconv.ParseBool` semantics, as the SDKs expect."""
+    if value is None or value == "":
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidRequestError("invalid_parameter", f"{name} must be a boolean, got {value!r}")
+
+
+def parse_limit(value: str | None, *, default: int, low: int, high: int) -> int:
+    """An integer limit within [low, high]."""
+    if value is None or value == "":
+        return default
+    try:
+        limit = int(value)
+    except ValueError:
+        raise InvalidRequestError("invalid_parameter", f"limit must be an integer, got {value!r}") from None
+    if not low <= limit <= high:
+        raise InvalidRequestError("invalid_parameter", f"limit must be between {low} and {high}, got {limit}")
+    return limit
+
+
+def parse_uuid(name: str, value: str) -> uuid.UUID:
+    """A UUID path or body field (canonical, braced, urn or 32-hex forms)."""
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise InvalidRequestError("invalid_parameter", f"invalid {name}: {value!r} is not a UUID") from None
+
+
+def parse_json_object(name: str, value: str | None) -> dict[str, Any] | None:
+    """A query parameter holding a JSON object (`+` already decoded to a space)."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = msgspec.json.decode(value)
+    except msgspec.DecodeError:
+        raise InvalidRequestError("invalid_parameter", f"invalid {name} JSON") from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequestError("invalid_parameter", f"invalid {name} JSON: expected an object")
+    return parsed

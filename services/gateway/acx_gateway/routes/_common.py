@@ -1,0 +1,38 @@
+"""Helpers shared by route modules: request state, body decoding."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+
+from acx.errors import InvalidRequestError
+from acx_gateway.state import GatewayState
+
+__all__ = ["decode_body", "gateway_state", "reject_nul"]
+
+T = TypeVar("T")
+
+
+def gateway_state(request: Request[Any, Any, Any]) -> GatewayState:
+    """The process-wide gateway state."""
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+async def decode_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
+    """Decode a JSON body into `kind`; an empty body counts as `{}` (older SDKs send none)."""
+    body = await request.body()
+    try:
+        return msgspec.json.decode(body or b"{}", type=kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequestError("invalid_body", f"invalid request body: {exc}") from None
+    except msgspec.DecodeError:
+        raise InvalidRequestError("invalid_json", "request body is not valid JSON") from None
+
+
+def reject_nul(name: str, encoded: bytes) -> None:
+    """PostgreSQL jsonb cannot hold U+0000: refuse it up front instead of failing in the database."""
+    if b"\\u0000" in encoded:
+        raise InvalidRequestError("invalid_parameter", f"{name} must not contain NUL (\\u0000) characters")

@@ -1,0 +1,217 @@
+"""Message endpoints: store one message, read a page of a session in any format."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+
+from acx import codecs, rendering, tokens
+from acx.db import messages as store
+from acx.errors import InvalidRequestError, TooLargeError
+from acx_gateway.auth import project_id_of
+from acx_gateway.envelope import json_response, ok
+from acx_gateway.params import parse_bool, parse_limit, parse_uuid
+from acx_gateway.routes._common import decode_body, gateway_state
+
+__all__ = ["MessageController"]
+
+_META_MAX_BYTES = 64 * 1024
+_encoder = msgspec.json.Encoder()
+
+
+class StoreMessageBody(msgspec.Struct):
+    """`POST /session/{id}/messages` JSON body. `blob` and `meta` stay raw so they persist as sent."""
+
+    blob: msgspec.Raw = msgspec.Raw(b"")
+    format: str | None = None
+    meta: msgspec.Raw | None = None
+
+
+class StoredMessageOut(msgspec.Struct):
+    """The store response (`Message` in the SDKs)."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    role: str
+    meta: msgspec.Raw
+    parts: list[dict[str, Any]]
+    session_task_process_status: str
+    created_at: datetime
+    updated_at: datetime
+    task_id: None = None
+
+
+class AcontextItemHead(msgspec.Struct):
+    """Row fields of an acontext-format item; the cached body supplies role, parts, system_meta."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    meta: msgspec.Raw
+    session_task_process_status: str
+    created_at: datetime
+    updated_at: datetime
+    task_id: None = None
+
+
+class MessagesPage(msgspec.Struct, omit_defaults=True):
+    """`GET /session/{id}/messages` data; `items` and `metas` are spliced from cached JSON."""
+
+    items: msgspec.Raw
+    ids: list[str]
+    metas: msgspec.Raw
+    has_more: bool
+    this_time_tokens: int
+    next_cursor: str | None = None
+    edit_at_message_id: str | None = None
+
+
+def _format(value: str | None) -> codecs.Format:
+    fmt = value or "openai"
+    if fmt not in codecs.FORMATS:
+        raise InvalidRequestError(
+            "invalid_format", f"format must be one of {', '.join(codecs.FORMATS)}, got {fmt!r}"
+        )
+    return fmt  # type: ignore[return-value]
+
+
+def _meta_json(meta: msgspec.Raw | None) -> str:
+    if meta is None or meta == b"null":
+        return "{}"
+    if len(meta) > _META_MAX_BYTES:
+        raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")
+    if not isinstance(msgspec.json.decode(meta), dict):
+        raise InvalidRequestError("invalid_body", "meta must be a JSON object")
+    return bytes(meta).decode()
+
+
+class MessageController(Controller):
+    """`/session/{id}/messages` resource."""
+
+    path = "/session/{session_id:str}/messages"
+
+    @post("/", status_code=201)
+    async def store(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+        """Validate, normalise and persist one message; queue its rendering."""
+        sid = parse_uuid("session_id", session_id)
+        body = await decode_body(request, StoreMessageBody)
+        fmt = _format(body.format)
+        if not body.blob:
+            raise InvalidRequestError("invalid_body", "blob is required")
+        meta_json = _meta_json(body.meta)
+        blob = msgspec.json.decode(body.blob)
+        raw = bytes(body.blob).decode()
+        decoded: list[Any] = []
+
+        def ingest(state_json: str) -> store.IngestResult:
+            message, result = rendering.ingest(fmt, blob, state_json)
+            decoded.append(message)
+            return result
+
+        state = gateway_state(request)
+        async with state.pool.connection() as conn:
+            stored = await store.store_message(
+                conn, project_id_of(request), sid, fmt=fmt, raw=raw, meta_json=meta_json, ingest=ingest
+            )
+        await state.enqueue_render(stored.id)
+        message = decoded[-1]
+        out = StoredMessageOut(
+            id=stored.id,
+            session_id=sid,
+            parent_id=stored.parent_id,
+            role=codecs.acontext_role(message),
+            meta=msgspec.Raw(meta_json.encode()),
+            parts=codecs.render_acontext_parts(message),
+            session_task_process_status=stored.task_status,
+            created_at=stored.created_at,
+            updated_at=stored.updated_at,
+        )
+        return ok(out, status=201)
+
+    @get("/")
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: str,
+        format: str | None = None,
+        limit: str | None = None,
+        cursor: str | None = None,
+        time_desc: str | None = None,
+        with_asset_public_url: str | None = None,
+        with_events: str | None = None,
+    ) -> Response[bytes]:
+        """A page of the session rendered in `format`, items aligned with `ids` and `metas`."""
+        sid = parse_uuid("session_id", session_id)
+        fmt = _format(format)
+        page_limit = parse_limit(limit, default=0, low=0, high=200)
+        desc = parse_bool("time_desc", time_desc, False)
+        parse_bool("with_asset_public_url", with_asset_public_url, True)
+        parse_bool("with_events", with_events, False)
+        state = gateway_state(request)
+        async with state.pool.connection() as conn:
+            page = await store.read_page(
+                conn,
+                project_id_of(request),
+                sid,
+                fmt=fmt,
+                codec_version=codecs.CODEC_VERSION,
+                limit=page_limit,
+                cursor=cursor or None,
+                time_desc=desc,
+            )
+        return json_response(_encoder.encode({"code": 0, "msg": "", "data": _build_page(sid, fmt, page)}))
+
+
+def _build_page(session_id: uuid.UUID, fmt: str, page: store.Page) -> MessagesPage:
+    items: list[bytes] = []
+    ids: list[str] = []
+    metas: list[bytes] = []
+    total_tokens = 0
+    for row in page.rows:
+        body, count, message_tokens = _rendered(fmt, row)
+        total_tokens += message_tokens
+        message_id = str(row.id)
+        if fmt == "acontext":
+            head = AcontextItemHead(
+                id=row.id,
+                session_id=session_id,
+                parent_id=row.parent_id,
+                meta=msgspec.Raw(row.meta.encode()),
+                session_task_process_status=row.task_status,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            items.append(_encoder.encode(head)[:-1] + b"," + body[1:])
+        elif count:
+            items.append(body[1:-1])
+        ids.extend([message_id] * count)
+        metas.extend([row.meta.encode()] * count)
+    last_id = str(page.rows[-1].id) if page.rows else None
+    return MessagesPage(
+        items=msgspec.Raw(b"[" + b",".join(items) + b"]"),
+        ids=ids,
+        metas=msgspec.Raw(b"[" + b",".join(metas) + b"]"),
+        has_more=page.has_more,
+        this_time_tokens=total_tokens,
+        next_cursor=page.next_cursor,
+        edit_at_message_id=last_id,
+    )
+
+
+def _rendered(fmt: str, row: store.MessageRow) -> tuple[bytes, int, int]:
+    """(body, item count, tokens) from the cache, rendering inline what the converter has not done yet."""
+    if row.body is not None and row.tokens is not None:
+        return row.body.encode(), row.item_count or 0, row.tokens
+    message = rendering.decode_stored(row.parts)
+    if row.body is None:
+        result = rendering.render(fmt, message, row.raw)
+        body, count = result.body.encode(), result.item_count
+    else:
+        body, count = row.body.encode(), row.item_count or 0
+    message_tokens = row.tokens if row.tokens is not None else tokens.count_tokens(message)
+    return body, count, message_tokens

@@ -1,0 +1,30 @@
+"""The async PostgreSQL connection pool shared by a process."""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+__all__ = ["Pool", "open_pool"]
+
+Pool = AsyncConnectionPool[AsyncConnection[tuple[object, ...]]]
+
+
+async def open_pool(database_url: str, *, min_size: int, max_size: int, acquire_timeout: float) -> Pool:
+    """Open a pool and wait until it holds `min_size` connections (fails fast when the DB is down).
+
+    `check_connection` tests each connection as it leaves the pool, so the first requests after a
+    PostgreSQL restart get a fresh connection instead of an error; `acquire_timeout` bounds how long a
+    request waits for a free connection before the gateway answers 503.
+    """
+    pool: Pool = AsyncConnectionPool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=acquire_timeout,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"autocommit": True, "prepare_threshold": 5},
+    )
+    await pool.open(wait=True, timeout=max(acquire_timeout, 10.0))
+    return pool

@@ -1,0 +1,49 @@
+"""SQL for projects and their API keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from psycopg import AsyncConnection
+
+__all__ = ["create_project", "ensure_default_project", "project_by_token_hmac"]
+
+Conn = AsyncConnection[tuple[object, ...]]
+
+
+async def ensure_default_project(conn: Conn, token_hmac: str) -> uuid.UUID:
+    """Create the default (root-token) project, or re-key it when the root token changed.
+
+    Safe when several replicas start at once: the partial unique index on `is_default` turns the
+    race into an upsert.
+    """
+    row = await (
+        await conn.execute(
+            "INSERT INTO projects (token_hmac, is_default, name) VALUES (%s, true, 'default')"
+            " ON CONFLICT (is_default) WHERE is_default"
+            " DO UPDATE SET token_hmac = EXCLUDED.token_hmac, updated_at = clock_timestamp()"
+            " RETURNING id",
+            (token_hmac,),
+        )
+    ).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[return-value]
+
+
+async def create_project(conn: Conn, token_hmac: str, name: str = "") -> uuid.UUID:
+    """Create a non-default project keyed by its token's HMAC."""
+    row = await (
+        await conn.execute(
+            "INSERT INTO projects (token_hmac, name) VALUES (%s, %s) RETURNING id", (token_hmac, name)
+        )
+    ).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[return-value]
+
+
+async def project_by_token_hmac(conn: Conn, token_hmac: str) -> uuid.UUID | None:
+    """The project id a token's HMAC belongs to, if any."""
+    row = await (
+        await conn.execute("SELECT id FROM projects WHERE token_hmac = %s", (token_hmac,))
+    ).fetchone()
+    return None if row is None else row[0]  # type: ignore[return-value]

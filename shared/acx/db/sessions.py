@@ -1,0 +1,233 @@
+"""SQL for sessions: create, list, read, delete, configs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from acx.cursor import decode_cursor, encode_cursor
+from acx.errors import ConflictError, NotFoundError
+
+__all__ = [
+    "SessionPage",
+    "SessionRecord",
+    "create_session",
+    "delete_session",
+    "get_session",
+    "list_sessions",
+    "merge_configs",
+    "replace_configs",
+    "require_session",
+]
+
+Conn = AsyncConnection[tuple[object, ...]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COLUMNS = "id, project_id, user_id, disable_task_tracking, configs, created_at, updated_at"
+
+
+class SessionRecord(msgspec.Struct, kw_only=True):
+    """A session as the API returns it (`space_id` is kept null for the 0.0.x SDKs)."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    user_id: uuid.UUID | None
+    disable_task_tracking: bool
+    configs: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    space_id: None = None
+
+
+class SessionPage(msgspec.Struct, kw_only=True):
+    """One page of `GET /session`."""
+
+    items: list[SessionRecord]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+def _record(row: tuple[Any, ...]) -> SessionRecord:
+    return SessionRecord(
+        id=row[0],
+        project_id=row[1],
+        user_id=row[2],
+        disable_task_tracking=row[3],
+        configs=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+    )
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _not_found() -> NotFoundError:
+    return NotFoundError("session_not_found", "session not found")
+
+
+async def create_session(
+    conn: Conn,
+    project_id: uuid.UUID,
+    *,
+    session_id: uuid.UUID | None,
+    user: str | None,
+    disable_task_tracking: bool,
+    configs: dict[str, Any] | None,
+) -> SessionRecord:
+    """Insert a session (and get-or-create its user).
+
+    Raises:
+        ConflictError: `session_id` is already taken (in any project: ids are global).
+    """
+    async with conn.transaction():
+        user_id = None
+        if user:
+            row = await (
+                await conn.execute(
+                    "INSERT INTO users (project_id, identifier) VALUES (%s, %s)"
+                    " ON CONFLICT (project_id, identifier) DO UPDATE SET identifier = EXCLUDED.identifier"
+                    " RETURNING id",
+                    (project_id, user),
+                )
+            ).fetchone()
+            assert row is not None
+            user_id = row[0]
+        row = await (
+            await conn.execute(
+                "INSERT INTO sessions (id, project_id, user_id, disable_task_tracking, configs)"
+                f" VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}",
+                (
+                    session_id or uuid.uuid4(),
+                    project_id,
+                    user_id,
+                    disable_task_tracking,
+                    None if configs is None else Jsonb(configs),
+                ),
+            )
+        ).fetchone()
+    if row is None:
+        raise ConflictError("session_exists", "session with this UUID already exists")
+    return _record(row)
+
+
+async def get_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> SessionRecord:
+    """The session if it belongs to the project.
+
+    Raises:
+        NotFoundError: missing or another project's (indistinguishable on purpose).
+    """
+    row = await (
+        await conn.execute(
+            f"SELECT {_COLUMNS} FROM sessions WHERE id = %s AND project_id = %s", (session_id, project_id)
+        )
+    ).fetchone()
+    if row is None:
+        raise _not_found()
+    return _record(row)
+
+
+async def require_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """Raise NotFoundError unless the session exists in the project."""
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM sessions WHERE id = %s AND project_id = %s", (session_id, project_id)
+        )
+    ).fetchone()
+    if row is None:
+        raise _not_found()
+
+
+async def list_sessions(
+    conn: Conn,
+    project_id: uuid.UUID,
+    *,
+    user: str | None,
+    configs_filter: dict[str, Any] | None,
+    limit: int,
+    cursor: str | None,
+    time_desc: bool,
+) -> SessionPage:
+    """A keyset page of the project's sessions ordered by (created_at, id)."""
+    where = ["s.project_id = %(project)s"]
+    params: dict[str, Any] = {"project": project_id, "limit": limit + 1}
+    if user:
+        where.append(
+            "s.user_id = (SELECT id FROM users WHERE project_id = %(project)s AND identifier = %(user)s)"
+        )
+        params["user"] = user
+    if configs_filter:
+        where.append("s.configs @> %(filter)s")
+        params["filter"] = Jsonb(configs_filter)
+    if cursor:
+        position = decode_cursor("s", cursor)
+        where.append(f"(s.created_at, s.id) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)")
+        params["after_at"] = _EPOCH + timedelta(microseconds=position.key)
+        params["after_id"] = position.id
+    order = "DESC" if time_desc else "ASC"
+    columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
+    rows = await (
+        await conn.execute(
+            f"SELECT {columns} FROM sessions s WHERE {' AND '.join(where)}"
+            f" ORDER BY s.created_at {order}, s.id {order} LIMIT %(limit)s",
+            params,
+        )
+    ).fetchall()
+    items = [_record(row) for row in rows[:limit]]
+    has_more = len(rows) > limit
+    next_cursor = None
+    if has_more:
+        last = items[-1]
+        next_cursor = encode_cursor("s", _micros(last.created_at), last.id)
+    return SessionPage(items=items, has_more=has_more, next_cursor=next_cursor)
+
+
+async def delete_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """Delete a session with its messages and renderings (FK cascade)."""
+    row = await (
+        await conn.execute(
+            "DELETE FROM sessions WHERE id = %s AND project_id = %s RETURNING id", (session_id, project_id)
+        )
+    ).fetchone()
+    if row is None:
+        raise _not_found()
+
+
+async def replace_configs(
+    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, configs: dict[str, Any]
+) -> SessionRecord:
+    """Replace the configs object."""
+    row = await (
+        await conn.execute(
+            f"UPDATE sessions SET configs = %s, updated_at = clock_timestamp()"
+            f" WHERE id = %s AND project_id = %s RETURNING {_COLUMNS}",
+            (Jsonb(configs), session_id, project_id),
+        )
+    ).fetchone()
+    if row is None:
+        raise _not_found()
+    return _record(row)
+
+
+async def merge_configs(
+    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, patch: dict[str, Any]
+) -> dict[str, Any]:
+    """Shallow-merge `patch` into configs (a null value deletes the key); return the result."""
+    updates = {key: value for key, value in patch.items() if value is not None}
+    deletions = [key for key, value in patch.items() if value is None]
+    row = await (
+        await conn.execute(
+            "UPDATE sessions SET configs = (COALESCE(configs, '{}'::jsonb) || %s) - %s::text[],"
+            " updated_at = clock_timestamp() WHERE id = %s AND project_id = %s RETURNING configs",
+            (Jsonb(updates), deletions, session_id, project_id),
+        )
+    ).fetchone()
+    if row is None:
+        raise _not_found()
+    configs: dict[str, Any] = row[0]  # type: ignore[assignment]
+    return configs

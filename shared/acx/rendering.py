@@ -1,0 +1,79 @@
+"""Ingest and render one message: the glue between storage and the codecs.
+
+Used by the gateway (ingest on store, inline rendering on a cache miss) and by the converter
+(precomputing every format), so that both produce byte-identical renderings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from acx import codecs, tokens
+from acx.codecs import IngestState
+from acx.db.messages import IngestResult
+from acx.model import Message
+
+__all__ = [
+    "RENDER_FORMATS",
+    "Rendering",
+    "acontext_body",
+    "decode_stored",
+    "ingest",
+    "render",
+    "render_all",
+]
+
+RENDER_FORMATS: Final = ("openai", "anthropic", "gemini", "acontext")
+
+_state_decoder = msgspec.json.Decoder(IngestState)
+_message_decoder = msgspec.json.Decoder(Message)
+_encoder = msgspec.json.Encoder()
+
+
+class Rendering(msgspec.Struct, frozen=True):
+    """A rendering as cached: JSON text and how many items it holds."""
+
+    body: str
+    item_count: int
+
+
+def ingest(fmt: codecs.Format, blob: Any, state_json: str) -> tuple[Message, IngestResult]:
+    """Decode a blob against the session's ingest state (raises DecodeError)."""
+    state = _state_decoder.decode(state_json) if state_json not in ("", "{}") else IngestState()
+    message, new_state = codecs.decode_blob(fmt, blob, state)
+    result = IngestResult(codecs.acontext_role(message), _encoder.encode(message), _encoder.encode(new_state))
+    return message, result
+
+
+def decode_stored(parts_json: str | bytes) -> Message:
+    """The internal message stored in `messages.parts`."""
+    return _message_decoder.decode(parts_json)
+
+
+def acontext_body(message: Message) -> bytes:
+    """The format-specific half of an acontext item: role, parts and system meta."""
+    return _encoder.encode(
+        {
+            "role": codecs.acontext_role(message),
+            "parts": codecs.render_acontext_parts(message),
+            "system_meta": codecs.acontext_system_meta(message),
+        }
+    )
+
+
+def render(fmt: str, message: Message, raw: str) -> Rendering:
+    """Render one stored message in `fmt` (an items array, or the acontext body)."""
+    if fmt == "acontext":
+        return Rendering(acontext_body(message).decode(), 1)
+    body = codecs.render_items(fmt, message, raw.encode())  # type: ignore[arg-type]
+    count = len(msgspec.json.decode(body))
+    return Rendering(body.decode(), count)
+
+
+def render_all(raw: str, parts_json: str) -> tuple[dict[str, Rendering], int]:
+    """Every format's rendering plus the token count of one stored message."""
+    message = decode_stored(parts_json)
+    renderings = {fmt: render(fmt, message, raw) for fmt in RENDER_FORMATS}
+    return renderings, tokens.count_tokens(message)
