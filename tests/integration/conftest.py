@@ -1,0 +1,117 @@
+"""Integration fixtures: a real gateway and converter worker on the test databases.
+
+`tests/conftest.py` provides `database_url` / `redis_url` (embedded servers, or the ones given in
+the environment). Here the gateway and the worker run as child processes, exactly as deployed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from acx.apikeys import auth_secret, new_token, token_hmac
+from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
+
+ROOT_KEY = "sk-ac-your-root-api-bearer-token"
+PEPPER = "your-secret-pepper"
+
+
+@dataclass
+class Stack:
+    """A running gateway + converter."""
+
+    base_url: str
+    api_url: str
+    root_key: str
+    database_url: str
+    redis_url: str
+    gateway: ServiceProcess
+    worker: ServiceProcess
+
+    def start_worker(self) -> None:
+        """(Re)start the converter."""
+        self.worker.start()
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Gateway and converter processes for the whole test session."""
+    logs = tmp_path_factory.mktemp("logs")
+    port = free_port()
+    env = service_env(database_url, redis_url, port)
+    gateway = ServiceProcess("acx_gateway", env, logs / "gateway.log")
+    worker = ServiceProcess("acx_converter", env, logs / "converter.log")
+    base_url = f"http://127.0.0.1:{port}"
+    proc = gateway.start()
+    try:
+        wait_http_ok(f"{base_url}/healthz", proc=proc)
+    except (RuntimeError, TimeoutError) as exc:
+        gateway.stop()
+        pytest.fail(f"gateway did not start: {exc}\n{gateway.log_tail()}")
+    worker.start()
+    yield Stack(base_url, f"{base_url}/api/v1", ROOT_KEY, database_url, redis_url, gateway, worker)
+    worker.stop()
+    gateway.stop()
+
+
+@pytest.fixture
+def worker_stopped(stack: Stack) -> Iterator[Stack]:
+    """The converter is stopped for this test and restarted afterwards."""
+    stack.worker.stop()
+    yield stack
+    stack.worker.start()
+
+
+@pytest.fixture
+def http(stack: Stack) -> Iterator[httpx.Client]:
+    """A plain HTTP client authenticated with the root key."""
+    with httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.root_key}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def ahttp(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """An async plain HTTP client authenticated with the root key."""
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.root_key}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def other_project_key(stack: Stack) -> str:
+    """The API key of a second project (for isolation tests)."""
+    token = new_token()
+    secret = auth_secret(token)
+    assert secret is not None
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO projects (token_hmac, name) VALUES (%s, %s)", (token_hmac(secret, PEPPER), "other")
+        )
+    return token
+
+
+@pytest.fixture
+def session_id(http: httpx.Client) -> str:
+    """A fresh session of the root project."""
+    response = http.post("/session", json={})
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["id"])
+
+
+def unique_user() -> str:
+    """A user identifier no other test uses."""
+    return f"user-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def repo_root() -> Path:
+    """The repository root."""
+    return Path(__file__).resolve().parents[2]
