@@ -21,6 +21,7 @@ from acx.db.projects import ensure_default_project
 from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.envelope import exception_handlers
+from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController
 from acx_gateway.routes.sessions import SessionController
 from acx_gateway.routes.system import healthz, ping, readyz
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> Litestar:
 
     api = Router(
         path="/api/v1",
-        route_handlers=[ping, SessionController, MessageController],
+        route_handlers=[ping, SessionController, MessageController, RenderController, ConvertController],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
     )
     return Litestar(

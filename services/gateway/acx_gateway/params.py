@@ -9,7 +9,7 @@ import msgspec
 
 from acx.errors import InvalidRequestError
 
-__all__ = ["parse_bool", "parse_json_object", "parse_limit", "parse_uuid"]
+__all__ = ["parse_bool", "parse_choice", "parse_json_object", "parse_limit", "parse_uuid"]
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
@@ -58,3 +58,12 @@ def parse_json_object(name: str, value: str | None) -> dict[str, Any] | None:
     if not isinstance(parsed, dict):
         raise InvalidRequestError("invalid_parameter", f"invalid {name} JSON: expected an object")
     return parsed
+
+
+def parse_choice(name: str, value: str | None, allowed: tuple[str, ...], default: str | None = None) -> str:
+    """One of `allowed` (e.g. a message format); absent means `default`."""
+    choice = value or default
+    if choice not in allowed:
+        options = ", ".join(allowed)
+        raise InvalidRequestError("invalid_format", f"{name} must be one of {options}, got {choice!r}")
+    return choice

@@ -14,7 +14,7 @@ from acx.db import messages as store
 from acx.errors import InvalidRequestError, TooLargeError
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import json_response, ok
-from acx_gateway.params import parse_bool, parse_limit, parse_uuid
+from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
 from acx_gateway.routes._common import decode_body, gateway_state
 
 __all__ = ["MessageController"]
@@ -72,12 +72,7 @@ class MessagesPage(msgspec.Struct, omit_defaults=True):
 
 
 def _format(value: str | None) -> codecs.Format:
-    fmt = value or "openai"
-    if fmt not in codecs.FORMATS:
-        raise InvalidRequestError(
-            "invalid_format", f"format must be one of {', '.join(codecs.FORMATS)}, got {fmt!r}"
-        )
-    return fmt  # type: ignore[return-value]
+    return parse_choice("format", value, codecs.FORMATS, "openai")  # type: ignore[return-value]
 
 
 def _meta_json(meta: msgspec.Raw | None) -> str:

@@ -1,0 +1,111 @@
+"""The request-level view of a session, and stateless conversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+
+from acx import codecs, rendering, tokens
+from acx.db import messages as store
+from acx.errors import InvalidRequestError
+from acx_gateway.auth import project_id_of
+from acx_gateway.envelope import ok
+from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
+from acx_gateway.routes._common import decode_body, gateway_state
+
+__all__ = ["ConvertController", "RenderController"]
+
+_PROVIDERS: tuple[codecs.ProviderFormat, ...] = ("openai", "anthropic", "gemini")
+
+
+def _provider_format(name: str, value: str | None, default: str | None = None) -> codecs.ProviderFormat:
+    return parse_choice(name, value, _PROVIDERS, default)  # type: ignore[return-value]
+
+
+class RequestView(msgspec.Struct):
+    """`GET /session/{id}/render` data: what a client sends to the provider, with provenance."""
+
+    format: str
+    payload: Any
+    ids: list[list[str]]
+    system_ids: list[str]
+    this_time_tokens: int
+    has_more: bool
+    next_cursor: str | None = None
+
+
+class ConvertBody(msgspec.Struct, rename={"source_format": "from", "target_format": "to"}):
+    """`POST /convert` body."""
+
+    source_format: str | None = None
+    target_format: str | None = None
+    input: Any = None
+
+
+class RenderController(Controller):
+    """`/session/{id}/render`."""
+
+    path = "/session/{session_id:str}/render"
+
+    @get("/")
+    async def render(
+        self,
+        request: Request[Any, Any, Any],
+        session_id: str,
+        format: str | None = None,
+        limit: str | None = None,
+        cursor: str | None = None,
+        time_desc: str | None = None,
+    ) -> Response[bytes]:
+        """The session (or a page of it) as one provider request: merged turns, hoisted system."""
+        sid = parse_uuid("session_id", session_id)
+        fmt = _provider_format("format", format, "openai")
+        state = gateway_state(request)
+        async with state.pool.connection() as conn:
+            page = await store.read_page(
+                conn,
+                project_id_of(request),
+                sid,
+                fmt=fmt,
+                codec_version=codecs.CODEC_VERSION,
+                limit=parse_limit(limit, default=0, low=0, high=200),
+                cursor=cursor or None,
+                time_desc=parse_bool("time_desc", time_desc, False),
+            )
+        conversation = [
+            (str(row.id), rendering.decode_stored(row.parts), row.raw.encode()) for row in page.rows
+        ]
+        view = codecs.render_request(fmt, conversation)
+        total = sum(
+            row.tokens if row.tokens is not None else tokens.count_tokens(message)
+            for row, (_, message, _) in zip(page.rows, conversation, strict=True)
+        )
+        return ok(
+            RequestView(
+                format=fmt,
+                payload=view.payload,
+                ids=view.ids,
+                system_ids=view.system_ids,
+                this_time_tokens=total,
+                has_more=page.has_more,
+                next_cursor=page.next_cursor,
+            )
+        )
+
+
+class ConvertController(Controller):
+    """`/convert`: stateless conversion of a whole conversation."""
+
+    path = "/convert"
+
+    @post("/", status_code=200)
+    async def convert(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Convert `input` (a conversation in `from` format) to the `to` format's request shape."""
+        body = await decode_body(request, ConvertBody)
+        source = _provider_format("from", body.source_format)
+        target = _provider_format("to", body.target_format)
+        if body.input is None:
+            raise InvalidRequestError("invalid_body", "input is required")
+        return ok(codecs.convert(source, target, body.input))
