@@ -11,7 +11,7 @@ import structlog
 from arq import Retry
 
 from acx import codecs, jobs, rendering
-from acx.db import messages as store
+from acx.db import renderings as store
 from acx.db.pool import Pool
 
 __all__ = ["render_message", "sweep_unrendered"]

@@ -32,9 +32,7 @@ def _unauthorized() -> ApiError:
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `Authorization: Bearer sk-ac-…` to a project id stored as `scope["auth"]`."""
 
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         if not header.startswith("Bearer "):
             raise _unauthorized()

@@ -43,9 +43,7 @@ class Envelope(msgspec.Struct, omit_defaults=True):
 class ApiError(Exception):
     """An HTTP error raised by the gateway itself (auth, routing-level problems)."""
 
-    def __init__(
-        self, status: int, msg: str, data: Any = msgspec.UNSET, headers: dict[str, str] | None = None
-    ):
+    def __init__(self, status: int, msg: str, data: Any = msgspec.UNSET, headers: dict[str, str] | None = None):
         super().__init__(msg)
         self.status = status
         self.msg = msg
@@ -63,9 +61,7 @@ def ok(data: Any = msgspec.UNSET, status: int = 200, msg: str = "") -> Response[
     return json_response(_encoder.encode(Envelope(0, msg, data)), status)
 
 
-def _error(
-    status: int, msg: str, data: Any = msgspec.UNSET, headers: dict[str, str] | None = None
-) -> Response[bytes]:
+def _error(status: int, msg: str, data: Any = msgspec.UNSET, headers: dict[str, str] | None = None) -> Response[bytes]:
     return json_response(_encoder.encode(Envelope(status, msg, data)), status, headers)
 
 

@@ -7,22 +7,23 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import msgspec
 from psycopg import AsyncConnection
 
 from acx.cursor import decode_cursor, encode_cursor
+from acx.db.sessions import require_session
 from acx.errors import NotFoundError
 
 __all__ = [
     "IngestResult",
     "MessageRow",
     "Page",
-    "RenderInput",
     "StoredMessage",
-    "load_for_render",
+    "TokenTotal",
+    "patch_user_meta",
     "read_page",
-    "save_renderings",
     "store_message",
-    "unrendered_message_ids",
+    "token_total",
 ]
 
 Conn = AsyncConnection[tuple[object, ...]]
@@ -75,15 +76,6 @@ class Page(NamedTuple):
     next_cursor: str | None
 
 
-class RenderInput(NamedTuple):
-    """What the converter needs to render one message."""
-
-    id: uuid.UUID
-    format: str
-    raw: str
-    parts: str
-
-
 def _not_found() -> NotFoundError:
     return NotFoundError("session_not_found", "session not found")
 
@@ -122,8 +114,8 @@ async def store_message(
         inserted = await (
             await conn.execute(
                 "WITH m AS (INSERT INTO messages"
-                " (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta, task_status)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING created_at, updated_at),"
+                " (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING created_at, updated_at),"
                 " s AS (UPDATE sessions SET ingest_state = %s, message_count = message_count + 1,"
                 " last_message_id = %s, updated_at = clock_timestamp() WHERE id = %s)"
                 " SELECT created_at, updated_at FROM m",
@@ -138,7 +130,6 @@ async def store_message(
                     raw,
                     result.parts_json.decode(),
                     meta_json,
-                    task_status,
                     result.new_state_json.decode(),
                     message_id,
                     session_id,
@@ -150,9 +141,11 @@ async def store_message(
 
 
 _PAGE_SQL = """
-WITH s AS (SELECT id FROM sessions WHERE id = %(session)s AND project_id = %(project)s)
-SELECT m.id, m.seq, m.parent_id, m.role, m.format, m.raw, m.parts, m.meta, m.tokens, m.task_status,
-       m.render_state, m.created_at, m.updated_at, r.body, r.item_count
+WITH s AS (
+    SELECT id, disable_task_tracking FROM sessions WHERE id = %(session)s AND project_id = %(project)s
+)
+SELECT m.id, m.seq, m.parent_id, m.role, m.format, m.raw, m.parts, m.meta, m.tokens,
+       {status} AS task_status, m.render_state, m.created_at, m.updated_at, r.body, r.item_count
 FROM s
 LEFT JOIN LATERAL (
     SELECT * FROM messages
@@ -162,8 +155,14 @@ LEFT JOIN LATERAL (
 LEFT JOIN renderings r ON r.message_id = m.id AND r.format = %(format)s AND r.codec_version = %(version)s
 ORDER BY m.seq {order}
 """
+# `session_task_process_status` reports this product's own pipeline: the converter's progress.
+TASK_STATUS_SQL = (
+    "CASE WHEN s.disable_task_tracking THEN 'disable_tracking' WHEN m.render_state = 'done' THEN 'success'"
+    " WHEN m.render_state = 'failed' THEN 'failed' ELSE 'pending' END"
+)
 _PAGE_QUERIES = {
-    (op, order): _PAGE_SQL.format(op=op, order=order).encode() for op, order in ((">", "ASC"), ("<", "DESC"))
+    (op, order): _PAGE_SQL.format(op=op, order=order, status=TASK_STATUS_SQL).encode()
+    for op, order in ((">", "ASC"), ("<", "DESC"))
 }
 _ALL = 2**62
 
@@ -214,58 +213,51 @@ async def read_page(
     return Page(messages, has_more, next_cursor)
 
 
-async def load_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[RenderInput]:
-    """The stored form of messages that still need rendering (missing ids are skipped)."""
-    rows = await (
-        await conn.execute("SELECT id, format, raw, parts FROM messages WHERE id = ANY(%s)", (message_ids,))
-    ).fetchall()
-    return [RenderInput(*row) for row in rows]  # type: ignore[arg-type]
-
-
-async def save_renderings(
-    conn: Conn,
-    message_id: uuid.UUID,
-    *,
-    codec_version: int,
-    tokens: int,
-    bodies: dict[str, tuple[str, int]],
-) -> None:
-    """Upsert a message's renderings (format → (body, item count)) and token count.
-
-    Idempotent: re-running a job rewrites identical rows; a rendering from an older codec
-    version never overwrites a newer one.
-    """
+async def patch_user_meta(
+    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, message_id: uuid.UUID, patch: dict[str, Any]
+) -> dict[str, Any]:
+    """Shallow-merge `patch` into a message's user meta (a null value deletes the key)."""
     async with conn.transaction():
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO renderings (message_id, format, codec_version, body, item_count)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id, format) DO UPDATE"
-                " SET codec_version = EXCLUDED.codec_version, body = EXCLUDED.body,"
-                " item_count = EXCLUDED.item_count"
-                " WHERE renderings.codec_version <= EXCLUDED.codec_version",
-                [(message_id, fmt, codec_version, body, count) for fmt, (body, count) in bodies.items()],
+        row = await (
+            await conn.execute(
+                "SELECT m.meta FROM messages m JOIN sessions s ON s.id = m.session_id"
+                " WHERE m.id = %s AND m.session_id = %s AND s.project_id = %s FOR UPDATE OF m",
+                (message_id, session_id, project_id),
             )
+        ).fetchone()
+        if row is None:
+            await require_session(conn, project_id, session_id)
+            raise NotFoundError("message_not_found", "message not found")
+        meta: dict[str, Any] = msgspec.json.decode(str(row[0]))
+        for key, value in patch.items():
+            if value is None:
+                meta.pop(key, None)
+            else:
+                meta[key] = value
         await conn.execute(
-            "UPDATE messages SET tokens = %s, render_state = 'done', render_error = NULL WHERE id = %s",
-            (tokens, message_id),
+            "UPDATE messages SET meta = %s, updated_at = clock_timestamp() WHERE id = %s",
+            (msgspec.json.encode(meta).decode(), message_id),
         )
+    return meta
 
 
-async def mark_render_failed(conn: Conn, message_id: uuid.UUID, error: str) -> None:
-    """Record a permanent render failure so the sweep stops retrying it."""
-    await conn.execute(
-        "UPDATE messages SET render_state = 'failed', render_error = %s WHERE id = %s",
-        (error[:500], message_id),
-    )
+class TokenTotal(NamedTuple):
+    """Stored token total of a session, plus the parts of messages not counted yet."""
+
+    counted: int
+    uncounted_parts: list[str]
 
 
-async def unrendered_message_ids(conn: Conn, older_than_seconds: float, limit: int) -> list[uuid.UUID]:
-    """Messages still pending after a grace period (their job was lost or is stuck)."""
-    rows = await (
+async def token_total(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> TokenTotal:
+    """Sum of the stored per-message counts (no re-tokenising), and what still needs counting."""
+    await require_session(conn, project_id, session_id)
+    row = await (
         await conn.execute(
-            "SELECT id FROM messages WHERE render_state = 'pending'"
-            " AND created_at < clock_timestamp() - make_interval(secs => %s) ORDER BY created_at LIMIT %s",
-            (older_than_seconds, limit),
+            "SELECT coalesce(sum(tokens), 0),"
+            " coalesce(array_agg(parts ORDER BY seq) FILTER (WHERE tokens IS NULL), '{}')"
+            " FROM messages WHERE session_id = %s",
+            (session_id,),
         )
-    ).fetchall()
-    return [row[0] for row in rows]  # type: ignore[misc]
+    ).fetchone()
+    assert row is not None
+    return TokenTotal(int(str(row[0])), list(row[1]))  # type: ignore[call-overload]

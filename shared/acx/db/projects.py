@@ -33,9 +33,7 @@ async def ensure_default_project(conn: Conn, token_hmac: str) -> uuid.UUID:
 async def create_project(conn: Conn, token_hmac: str, name: str = "") -> uuid.UUID:
     """Create a non-default project keyed by its token's HMAC."""
     row = await (
-        await conn.execute(
-            "INSERT INTO projects (token_hmac, name) VALUES (%s, %s) RETURNING id", (token_hmac, name)
-        )
+        await conn.execute("INSERT INTO projects (token_hmac, name) VALUES (%s, %s) RETURNING id", (token_hmac, name))
     ).fetchone()
     assert row is not None
     return row[0]  # type: ignore[return-value]
@@ -43,7 +41,5 @@ async def create_project(conn: Conn, token_hmac: str, name: str = "") -> uuid.UU
 
 async def project_by_token_hmac(conn: Conn, token_hmac: str) -> uuid.UUID | None:
     """The project id a token's HMAC belongs to, if any."""
-    row = await (
-        await conn.execute("SELECT id FROM projects WHERE token_hmac = %s", (token_hmac,))
-    ).fetchone()
+    row = await (await conn.execute("SELECT id FROM projects WHERE token_hmac = %s", (token_hmac,))).fetchone()
     return None if row is None else row[0]  # type: ignore[return-value]

@@ -135,9 +135,7 @@ async def get_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) 
 async def require_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:
     """Raise NotFoundError unless the session exists in the project."""
     row = await (
-        await conn.execute(
-            "SELECT 1 FROM sessions WHERE id = %s AND project_id = %s", (session_id, project_id)
-        )
+        await conn.execute("SELECT 1 FROM sessions WHERE id = %s AND project_id = %s", (session_id, project_id))
     ).fetchone()
     if row is None:
         raise _not_found()
@@ -157,9 +155,7 @@ async def list_sessions(
     where = ["s.project_id = %(project)s"]
     params: dict[str, Any] = {"project": project_id, "limit": limit + 1}
     if user:
-        where.append(
-            "s.user_id = (SELECT id FROM users WHERE project_id = %(project)s AND identifier = %(user)s)"
-        )
+        where.append("s.user_id = (SELECT id FROM users WHERE project_id = %(project)s AND identifier = %(user)s)")
         params["user"] = user
     if configs_filter:
         where.append("s.configs @> %(filter)s")

@@ -74,9 +74,7 @@ class RenderController(Controller):
                 cursor=cursor or None,
                 time_desc=parse_bool("time_desc", time_desc, False),
             )
-        conversation = [
-            (str(row.id), rendering.decode_stored(row.parts), row.raw.encode()) for row in page.rows
-        ]
+        conversation = [(str(row.id), rendering.decode_stored(row.parts), row.raw.encode()) for row in page.rows]
         view = codecs.render_request(fmt, conversation)
         total = sum(
             row.tokens if row.tokens is not None else tokens.count_tokens(message)

@@ -107,9 +107,7 @@ class SessionController(Controller):
         """The whole session (there is no `GET /session/{id}` upstream)."""
         state = gateway_state(request)
         async with state.pool.connection() as conn:
-            session = await store.get_session(
-                conn, project_id_of(request), parse_uuid("session_id", session_id)
-            )
+            session = await store.get_session(conn, project_id_of(request), parse_uuid("session_id", session_id))
         return ok(session)
 
     @put("/{session_id:str}/configs")

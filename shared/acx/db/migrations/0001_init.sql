@@ -51,7 +51,6 @@ CREATE TABLE messages (
     tokens          integer,                   -- o200k count, filled by the converter (or the read fallback)
     render_state    text NOT NULL DEFAULT 'pending' CHECK (render_state IN ('pending', 'done', 'failed')),
     render_error    text,
-    task_status     text NOT NULL DEFAULT 'pending',
     created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     UNIQUE (session_id, seq)
@@ -67,3 +66,14 @@ CREATE TABLE renderings (
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (message_id, format)
 );
+
+CREATE TABLE session_events (
+    id          uuid PRIMARY KEY,
+    session_id  uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    project_id  uuid NOT NULL,
+    type        text NOT NULL,
+    data        text NOT NULL,                 -- JSON object, returned as sent
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX session_events_order ON session_events (session_id, created_at, id);

@@ -1,0 +1,114 @@
+"""SQL for session events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+
+from acx.cursor import decode_cursor, encode_cursor
+from acx.db.sessions import require_session
+from acx.errors import NotFoundError
+
+__all__ = ["EventPage", "EventRecord", "add_event", "events_between", "list_events"]
+
+Conn = AsyncConnection[tuple[object, ...]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_COLUMNS = "id, session_id, project_id, type, data, created_at, updated_at"
+
+
+class EventRecord(msgspec.Struct, kw_only=True):
+    """A session event as the API returns it (`data` is the object as sent)."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    project_id: uuid.UUID
+    type: str
+    data: msgspec.Raw
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventPage(msgspec.Struct, kw_only=True):
+    """One page of `GET /session/{id}/events`."""
+
+    items: list[EventRecord]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+def _record(row: tuple[Any, ...]) -> EventRecord:
+    return EventRecord(
+        id=row[0],
+        session_id=row[1],
+        project_id=row[2],
+        type=row[3],
+        data=msgspec.Raw(row[4].encode()),
+        created_at=row[5],
+        updated_at=row[6],
+    )
+
+
+async def add_event(
+    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, event_type: str, data_json: str
+) -> EventRecord:
+    """Append an event to a session of the project."""
+    row = await (
+        await conn.execute(
+            f"INSERT INTO session_events (id, session_id, project_id, type, data)"
+            f" SELECT %s, id, project_id, %s, %s FROM sessions WHERE id = %s AND project_id = %s"
+            f" RETURNING {_COLUMNS}",
+            (uuid.uuid4(), event_type, data_json, session_id, project_id),
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFoundError("session_not_found", "session not found")
+    return _record(row)
+
+
+async def list_events(
+    conn: Conn,
+    project_id: uuid.UUID,
+    session_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+    time_desc: bool,
+) -> EventPage:
+    """A keyset page of a session's events ordered by (created_at, id)."""
+    await require_session(conn, project_id, session_id)
+    order, op = ("DESC", "<") if time_desc else ("ASC", ">")
+    where, params = "session_id = %(session)s", {"session": session_id, "limit": limit + 1}
+    if cursor:
+        position = decode_cursor("e", cursor)
+        where += f" AND (created_at, id) {op} (%(at)s, %(id)s)"
+        params.update(at=_EPOCH + timedelta(microseconds=position.key), id=position.id)
+    rows = await (
+        await conn.execute(
+            f"SELECT {_COLUMNS} FROM session_events WHERE {where}"
+            f" ORDER BY created_at {order}, id {order} LIMIT %(limit)s",
+            params,
+        )
+    ).fetchall()
+    items = [_record(row) for row in rows[:limit]]
+    has_more = len(rows) > limit
+    next_cursor = None
+    if has_more:
+        last = items[-1]
+        next_cursor = encode_cursor("e", (last.created_at - _EPOCH) // timedelta(microseconds=1), last.id)
+    return EventPage(items=items, has_more=has_more, next_cursor=next_cursor)
+
+
+async def events_between(conn: Conn, session_id: uuid.UUID, start: datetime, end: datetime) -> list[EventRecord]:
+    """Events whose time falls within a page's first and last message, in order."""
+    rows = await (
+        await conn.execute(
+            f"SELECT {_COLUMNS} FROM session_events WHERE session_id = %s AND created_at BETWEEN %s AND %s"
+            " ORDER BY created_at, id",
+            (session_id, start, end),
+        )
+    ).fetchall()
+    return [_record(row) for row in rows]

@@ -1,0 +1,110 @@
+"""SQL for the converter's side: loading messages to render, caching renderings, progress."""
+
+from __future__ import annotations
+
+import uuid
+from typing import NamedTuple
+
+from psycopg import AsyncConnection
+
+__all__ = [
+    "RenderInput",
+    "load_for_render",
+    "mark_render_failed",
+    "pending_in_session",
+    "render_progress",
+    "save_renderings",
+    "unrendered_message_ids",
+]
+
+Conn = AsyncConnection[tuple[object, ...]]
+
+
+class RenderInput(NamedTuple):
+    """What the converter needs to render one message."""
+
+    id: uuid.UUID
+    format: str
+    raw: str
+    parts: str
+
+
+async def load_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[RenderInput]:
+    """The stored form of messages that still need rendering (missing ids are skipped)."""
+    rows = await (
+        await conn.execute("SELECT id, format, raw, parts FROM messages WHERE id = ANY(%s)", (message_ids,))
+    ).fetchall()
+    return [RenderInput(*row) for row in rows]  # type: ignore[arg-type]
+
+
+async def save_renderings(
+    conn: Conn,
+    message_id: uuid.UUID,
+    *,
+    codec_version: int,
+    tokens: int,
+    bodies: dict[str, tuple[str, int]],
+) -> None:
+    """Upsert a message's renderings (format → (body, item count)) and token count.
+
+    Idempotent: re-running a job rewrites identical rows; a rendering from an older codec
+    version never overwrites a newer one.
+    """
+    async with conn.transaction():
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO renderings (message_id, format, codec_version, body, item_count)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id, format) DO UPDATE"
+                " SET codec_version = EXCLUDED.codec_version, body = EXCLUDED.body,"
+                " item_count = EXCLUDED.item_count"
+                " WHERE renderings.codec_version <= EXCLUDED.codec_version",
+                [(message_id, fmt, codec_version, body, count) for fmt, (body, count) in bodies.items()],
+            )
+        await conn.execute(
+            "UPDATE messages SET tokens = %s, render_state = 'done', render_error = NULL WHERE id = %s",
+            (tokens, message_id),
+        )
+
+
+async def mark_render_failed(conn: Conn, message_id: uuid.UUID, error: str) -> None:
+    """Record a permanent render failure so the sweep stops retrying it."""
+    await conn.execute(
+        "UPDATE messages SET render_state = 'failed', render_error = %s WHERE id = %s",
+        (error[:500], message_id),
+    )
+
+
+async def unrendered_message_ids(conn: Conn, older_than_seconds: float, limit: int) -> list[uuid.UUID]:
+    """Messages still pending after a grace period (their job was lost or is stuck)."""
+    rows = await (
+        await conn.execute(
+            "SELECT id FROM messages WHERE render_state = 'pending'"
+            " AND created_at < clock_timestamp() - make_interval(secs => %s) ORDER BY created_at LIMIT %s",
+            (older_than_seconds, limit),
+        )
+    ).fetchall()
+    return [row[0] for row in rows]  # type: ignore[misc]
+
+
+async def pending_in_session(conn: Conn, session_id: uuid.UUID) -> list[uuid.UUID]:
+    """Ids of the session's messages the converter has not rendered yet, in order."""
+    rows = await (
+        await conn.execute(
+            "SELECT id FROM messages WHERE session_id = %s AND render_state = 'pending' ORDER BY seq",
+            (session_id,),
+        )
+    ).fetchall()
+    return [row[0] for row in rows]  # type: ignore[misc]
+
+
+async def render_progress(conn: Conn, session_id: uuid.UUID) -> dict[str, int]:
+    """Message counts of a session by render state (`pending`, `done`, `failed`)."""
+    rows = await (
+        await conn.execute(
+            "SELECT render_state, count(*) FROM messages WHERE session_id = %s GROUP BY render_state",
+            (session_id,),
+        )
+    ).fetchall()
+    counts = {"pending": 0, "done": 0, "failed": 0}
+    counts.update({str(state): int(str(count)) for state, count in rows})
+    return counts
