@@ -10,9 +10,10 @@ import psycopg_pool
 import structlog
 from arq import Retry
 
-from acx import codecs, jobs, rendering
+from acx import jobs
 from acx.db import renderings as store
 from acx.db.pool import Pool
+from acx.pipeline import render_and_store
 
 __all__ = ["render_message", "sweep_unrendered"]
 
@@ -26,24 +27,8 @@ async def render_message(ctx: dict[str, Any], message_id: str) -> None:
     pool: Pool = ctx["pool"]
     try:
         async with pool.connection() as conn:
-            found = await store.load_for_render(conn, [uuid.UUID(message_id)])
-            if not found:
-                return  # deleted with its session before we got to it
-            message = found[0]
-            try:
-                bodies, token_count = rendering.render_all(message.raw, message.parts)
-            except Exception as exc:
-                # Rendering is pure: the same input fails the same way, so retrying is pointless.
-                _log.exception("render failed permanently", message_id=message_id)
-                await store.mark_render_failed(conn, message.id, f"{type(exc).__name__}: {exc}")
-                return
-            await store.save_renderings(
-                conn,
-                message.id,
-                codec_version=codecs.CODEC_VERSION,
-                tokens=token_count,
-                bodies={fmt: (r.body, r.item_count) for fmt, r in bodies.items()},
-            )
+            for message in await store.load_for_render(conn, [uuid.UUID(message_id)]):
+                await render_and_store(conn, message)
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
         tries: int = ctx.get("job_try", 1)
         _log.warning("database unavailable, retrying", message_id=message_id, tries=tries, error=str(exc))

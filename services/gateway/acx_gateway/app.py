@@ -23,6 +23,7 @@ from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController
+from acx_gateway.routes.session_ops import SessionOpsController
 from acx_gateway.routes.sessions import SessionController
 from acx_gateway.routes.system import healthz, ping, readyz
 from acx_gateway.state import GatewayState
@@ -69,7 +70,14 @@ def create_app(settings: Settings) -> Litestar:
 
     api = Router(
         path="/api/v1",
-        route_handlers=[ping, SessionController, MessageController, RenderController, ConvertController],
+        route_handlers=[
+            ping,
+            SessionController,
+            SessionOpsController,
+            MessageController,
+            RenderController,
+            ConvertController,
+        ],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
     )
     return Litestar(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 
 from acx import jobs
 from acx.config import Settings
@@ -28,6 +29,16 @@ class GatewayState:
     queue: ArqRedis
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
 
+    async def running_jobs(self, job_ids: list[str]) -> int:
+        """How many of these jobs a converter is executing right now (arq in-progress keys)."""
+        if not job_ids:
+            return 0
+        async with self.queue.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.exists(in_progress_key_prefix + job_id)
+            found = await pipe.execute()
+        return sum(1 for exists in found if exists)
+
     async def enqueue_render(self, message_id: uuid.UUID) -> None:
         """Queue the render job of a committed message.
 
@@ -40,7 +51,5 @@ class GatewayState:
                 self.queue.enqueue_job(jobs.RENDER_MESSAGE, key, _job_id=jobs.render_job_id(key)),
                 _ENQUEUE_TIMEOUT,
             )
-        except (OSError, TimeoutError, ConnectionError) as exc:
-            _log.warning("enqueue failed; the sweep will render it", message_id=key, error=type(exc).__name__)
-        except Exception as exc:  # redis-py raises its own error tree
+        except Exception as exc:  # noqa: BLE001 - redis-py, asyncio and OS errors all mean "not queued"
             _log.warning("enqueue failed; the sweep will render it", message_id=key, error=type(exc).__name__)
