@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 
 from acx import codecs, rendering, tokens
+from acx.db import events as event_store
 from acx.db import messages as store
 from acx.errors import InvalidRequestError, TooLargeError
 from acx_gateway.auth import project_id_of
@@ -69,6 +70,7 @@ class MessagesPage(msgspec.Struct, omit_defaults=True):
     this_time_tokens: int
     next_cursor: str | None = None
     edit_at_message_id: str | None = None
+    events: list[event_store.EventRecord] | None = None
 
 
 def _format(value: str | None) -> codecs.Format:
@@ -83,6 +85,12 @@ def _meta_json(meta: msgspec.Raw | None) -> str:
     if not isinstance(msgspec.json.decode(meta), dict):
         raise InvalidRequestError("invalid_body", "meta must be a JSON object")
     return bytes(meta).decode()
+
+
+class MetaBody(msgspec.Struct):
+    """`PATCH …/messages/{message_id}/meta` body."""
+
+    meta: dict[str, Any] | None = None
 
 
 class MessageController(Controller):
@@ -146,7 +154,7 @@ class MessageController(Controller):
         page_limit = parse_limit(limit, default=0, low=0, high=200)
         desc = parse_bool("time_desc", time_desc, False)
         parse_bool("with_asset_public_url", with_asset_public_url, True)
-        parse_bool("with_events", with_events, False)
+        events = parse_bool("with_events", with_events, False)
         state = gateway_state(request)
         async with state.pool.connection() as conn:
             page = await store.read_page(
@@ -159,7 +167,30 @@ class MessageController(Controller):
                 cursor=cursor or None,
                 time_desc=desc,
             )
-        return json_response(_encoder.encode({"code": 0, "msg": "", "data": _build_page(sid, fmt, page)}))
+            page_events = (
+                await event_store.events_between(conn, sid, page.rows[0].created_at, page.rows[-1].created_at)
+                if events and page.rows
+                else None
+            )
+        data = _build_page(sid, fmt, page)
+        data.events = page_events
+        return json_response(_encoder.encode({"code": 0, "msg": "", "data": data}))
+
+    @patch("/{message_id:str}/meta")
+    async def patch_meta(self, request: Request[Any, Any, Any], session_id: str, message_id: str) -> Response[bytes]:
+        """Shallow-merge a message's user meta (null deletes a key); returns the whole meta."""
+        sid = parse_uuid("session_id", session_id)
+        mid = parse_uuid("message_id", message_id)
+        body = await decode_body(request, MetaBody)
+        if body.meta is None:
+            raise InvalidRequestError("invalid_body", "meta is required and must be an object")
+        encoded = msgspec.json.encode(body.meta)
+        if len(encoded) > _META_MAX_BYTES:
+            raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")
+        state = gateway_state(request)
+        async with state.pool.connection() as conn:
+            meta = await store.patch_user_meta(conn, project_id_of(request), sid, mid, body.meta)
+        return ok({"meta": meta})
 
 
 def _build_page(session_id: uuid.UUID, fmt: str, page: store.Page) -> MessagesPage:
