@@ -1,0 +1,57 @@
+# Developer entry points. `make` alone lists them; only python3 (>= 3.11) and make are required.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# `pip install --user uv` puts uv here, which is often not on PATH yet.
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+UV ?= uv
+PYTHON ?= python3
+# In CI the lock file must be up to date (fail instead of silently re-resolving).
+UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
+# Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint migrate clean clean-data
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
+
+install: ## Install uv if missing, then the locked dependencies into .venv
+	@command -v $(UV) >/dev/null 2>&1 || { \
+		echo "uv not found: installing it with pip (--user)"; \
+		$(PYTHON) -m pip install --user --quiet uv \
+		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv; \
+	}
+	@command -v $(UV) >/dev/null 2>&1 || { echo "error: uv is still not on PATH; install it: https://docs.astral.sh/uv/" >&2; exit 1; }
+	$(UV) sync $(UV_SYNC_FLAGS)
+
+run: install ## Start PostgreSQL + Redis (embedded unless DATABASE_URL/REDIS_URL are set), gateway and converter
+	$(UV) run acx-dev
+
+test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/REDIS_URL are set)
+	@rc=0; $(UV) run pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit code 5): that is a failure" >&2; fi; \
+	exit $$rc
+
+lint: install ## ruff (lint + format check), mypy --strict, import-linter
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+migrate: install ## Apply database migrations (they also run when the services start)
+	$(UV) run python -m acx.db.migrate
+
+clean: ## Remove .venv and tool caches (keeps .data; see clean-data)
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
+	find . -path ./.data -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-data: ## Delete .data (embedded PostgreSQL/Redis data of `make run` and of the tests)
+	@for pidfile in .data/postgres/postmaster.pid .data/test/postgres/postmaster.pid .data/redis/redis.pid .data/test/redis/redis.pid; do \
+		if [ -f $$pidfile ] && kill -0 "$$(head -n1 $$pidfile)" 2>/dev/null; then \
+			echo "error: an embedded server is still running ($$pidfile); stop \`make run\` / the tests first" >&2; exit 1; \
+		fi; \
+	done
+	rm -rf .data

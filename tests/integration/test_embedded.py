@@ -1,0 +1,141 @@
+"""Embedded PostgreSQL and Redis: start, answer, persist across restarts, stop without leftovers.
+
+Each test uses its own data dir under `.data/test` (not the session's servers, which must keep
+running) and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from acx._proc import cmdline, is_alive
+from acx.embedded import EmbeddedServers
+
+TEST_DATA_DIR = Path(__file__).resolve().parents[2] / ".data" / "test"
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = TEST_DATA_DIR / f"embedded-{uuid.uuid4().hex[:8]}"
+    yield path
+    leftovers = _processes_using(path)
+    for pid in leftovers:  # never leak servers into the next test, even when this one failed
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(path, ignore_errors=True)
+    assert not leftovers, f"processes left running on {path}: {leftovers}"
+
+
+def _processes_using(path: Path) -> list[int]:
+    """Live processes whose command line mentions `path` (postgres -D <path>, redis --dir <path>)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            command = cmdline(int(entry.name))
+            if command and str(path) in command and is_alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def _pids(servers: EmbeddedServers) -> tuple[int, int]:
+    assert servers.postgres is not None
+    assert servers.redis is not None
+    assert servers.postgres.pid is not None
+    assert servers.redis.pid is not None
+    return servers.postgres.pid, servers.redis.pid
+
+
+def test_start_query_persist_and_stop(data_dir: Path) -> None:
+    with EmbeddedServers(data_dir, redis_port=0) as servers:
+        assert servers.database_url.startswith("postgresql://postgres@/acx?host=")
+        assert servers.redis_url.startswith("redis://127.0.0.1:")
+        with psycopg.connect(servers.database_url, autocommit=True) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("acx",)
+            conn.execute("CREATE TABLE kept (value text)")
+            conn.execute("INSERT INTO kept VALUES ('survives restarts')")
+        with redis.Redis.from_url(servers.redis_url) as client:
+            assert client.ping()
+            client.set("kept", "survives restarts")
+        first_pids = _pids(servers)
+
+    assert not any(is_alive(pid) for pid in first_pids)
+    assert _processes_using(data_dir) == []
+
+    with EmbeddedServers(data_dir, redis_port=0) as servers:
+        assert _pids(servers) != first_pids  # really restarted, not reused
+        with psycopg.connect(servers.database_url) as conn:
+            assert conn.execute("SELECT value FROM kept").fetchall() == [("survives restarts",)]
+        with redis.Redis.from_url(servers.redis_url) as client:
+            assert client.get("kept") == b"survives restarts"
+    assert _processes_using(data_dir) == []
+
+
+def test_last_holder_stops_the_servers(data_dir: Path) -> None:
+    first = EmbeddedServers(data_dir, redis_port=0).start()
+    second = EmbeddedServers(data_dir, redis_port=0).start()
+    try:
+        assert _pids(first) == _pids(second)  # the second start reused the running servers
+        pids = _pids(first)
+        first.stop()
+        assert all(is_alive(pid) for pid in pids)  # still in use by `second`
+        with psycopg.connect(second.database_url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        second.stop()
+    assert not any(is_alive(pid) for pid in pids)
+
+
+def test_servers_of_a_killed_process_are_reused_then_stopped(data_dir: Path) -> None:
+    # A holder killed with SIGKILL cannot clean up: the next user reuses its servers and,
+    # being the only live holder, stops them at the end.
+    script = (
+        "import sys, time\n"
+        "from acx.embedded import EmbeddedServers\n"
+        f"s = EmbeddedServers({str(data_dir)!r}, redis_port=0).start()\n"
+        "print(s.postgres.pid, s.redis.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    orphan_pids = tuple(int(pid) for pid in line.split())
+    assert len(orphan_pids) == 2
+    assert all(is_alive(pid) for pid in orphan_pids)
+
+    with EmbeddedServers(data_dir, redis_port=0) as servers:
+        assert _pids(servers) == orphan_pids
+    assert not any(is_alive(pid) for pid in orphan_pids)
+
+
+def test_sigterm_stops_the_servers(data_dir: Path) -> None:
+    script = (
+        "import time\n"
+        "from acx.embedded import EmbeddedServers\n"
+        f"with EmbeddedServers({str(data_dir)!r}, redis_port=0) as s:\n"
+        "    print(s.postgres.pid, s.redis.pid, flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    with proc.stdout:
+        pids = tuple(int(pid) for pid in proc.stdout.readline().split())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert len(pids) == 2
+    assert not any(is_alive(pid) for pid in pids)
