@@ -39,9 +39,9 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """Static part of the worker configuration (arq reads these attributes)."""
 
-    functions: ClassVar[list[WorkerCoroutine]] = [render_message]  # type: ignore[list-item]
+    functions: ClassVar[list[WorkerCoroutine]] = [render_message]
     cron_jobs: ClassVar[list[Any]] = [
-        cron(sweep_unrendered, second={0, 15, 30, 45}, run_at_startup=True, unique=True)  # type: ignore[arg-type]
+        cron(sweep_unrendered, second={0, 15, 30, 45}, run_at_startup=True, unique=True)
     ]
     on_startup = _startup
     on_shutdown = _shutdown

@@ -64,5 +64,5 @@ async def _lookup(state: GatewayState, token: str) -> uuid.UUID | None:
 
 def project_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> uuid.UUID:
     """The authenticated project of a request."""
-    project_id: uuid.UUID = connection.scope["auth"]  # type: ignore[typeddict-item]
+    project_id: uuid.UUID = connection.scope["auth"]
     return project_id

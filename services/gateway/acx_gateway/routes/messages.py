@@ -29,7 +29,7 @@ class StoreMessageBody(msgspec.Struct):
 
     blob: msgspec.Raw = msgspec.Raw(b"")
     format: str | None = None
-    meta: msgspec.Raw | None = None
+    meta: msgspec.Raw = msgspec.Raw(b"")
 
 
 class StoredMessageOut(msgspec.Struct):
@@ -77,8 +77,8 @@ def _format(value: str | None) -> codecs.Format:
     return parse_choice("format", value, codecs.FORMATS, "openai")  # type: ignore[return-value]
 
 
-def _meta_json(meta: msgspec.Raw | None) -> str:
-    if meta is None or meta == b"null":
+def _meta_json(meta: msgspec.Raw) -> str:
+    if not meta or meta == b"null":
         return "{}"
     if len(meta) > _META_MAX_BYTES:
         raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")

@@ -28,7 +28,7 @@ class EventBody(msgspec.Struct):
     """`POST /session/{id}/events` body."""
 
     type: str | None = None
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")
 
 
 class SessionOpsController(Controller):
@@ -94,7 +94,7 @@ class SessionOpsController(Controller):
         body = await decode_body(request, EventBody)
         if not body.type or not body.type.strip():
             raise InvalidRequestError("invalid_body", "type is required and must be a non-empty string")
-        if body.data is None or not isinstance(msgspec.json.decode(body.data), dict):
+        if not body.data or not isinstance(msgspec.json.decode(body.data), dict):
             raise InvalidRequestError("invalid_body", "data is required and must be a JSON object")
         reject_nul("event", bytes(body.data) + body.type.encode())
         state = gateway_state(request)
