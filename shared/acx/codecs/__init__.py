@@ -1,0 +1,144 @@
+"""Pure conversion between the OpenAI, Anthropic, Gemini and acontext message formats.
+
+* ``decode_blob``: validate and normalise one stored blob into a ``Message`` (ingest).
+* ``render_items``: the items view of one stored message (one item, split where needed).
+* ``render_request``: the request-level view of a conversation (merged, system hoisted).
+* ``render_acontext_parts`` / ``acontext_role`` / ``acontext_system_meta``: acontext output.
+* ``convert``: stateless conversion of a whole request (``POST /api/v1/convert``).
+
+No I/O here: the storage layer persists the ``Message`` and the ``IngestState``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import msgspec
+
+from acx.codecs import acontext, anthropic, gemini, openai
+from acx.codecs.acontext import acontext_role, acontext_system_meta
+from acx.codecs.acontext import render_parts as render_acontext_parts
+from acx.codecs.pairing import IngestState, Ledger, PendingCall
+from acx.codecs.request_view import RequestRendering, gemini_system_value, items_for, render_request
+from acx.errors import DecodeError
+from acx.model import Message
+
+__all__ = [
+    "CODEC_VERSION",
+    "FORMATS",
+    "PROVIDER_FORMATS",
+    "Format",
+    "IngestState",
+    "PendingCall",
+    "ProviderFormat",
+    "RequestRendering",
+    "acontext_role",
+    "acontext_system_meta",
+    "convert",
+    "decode_blob",
+    "render_acontext_parts",
+    "render_items",
+    "render_request",
+]
+
+#: Bumped whenever a rendering changes; stored renderings are cached under it.
+CODEC_VERSION: int = 1
+
+Format = Literal["openai", "anthropic", "gemini", "acontext"]
+ProviderFormat = Literal["openai", "anthropic", "gemini"]
+FORMATS: tuple[Format, ...] = ("openai", "anthropic", "gemini", "acontext")
+PROVIDER_FORMATS: tuple[ProviderFormat, ...] = ("openai", "anthropic", "gemini")
+
+_DECODERS: dict[str, Callable[[object, Ledger], Message]] = {
+    "openai": openai.decode,
+    "anthropic": anthropic.decode,
+    "gemini": gemini.decode,
+    "acontext": acontext.decode,
+}
+_encoder = msgspec.json.Encoder()
+
+
+def decode_blob(fmt: Format, blob: object, state: IngestState) -> tuple[Message, IngestState]:
+    """Validate and normalise one stored blob (already JSON-decoded).
+
+    Returns the message and the session's next ingest state (position + 1, new calls
+    added, answered calls removed). Raises ``DecodeError`` for malformed blobs, including
+    tool results that answer no earlier unanswered call (``orphan_tool_result``).
+    """
+    decoder = _DECODERS.get(fmt)
+    if decoder is None:
+        raise ValueError(f"unknown format {fmt!r}")
+    ledger = Ledger(state)
+    message = decoder(blob, ledger)
+    return message, ledger.finish()
+
+
+def render_items(target: ProviderFormat, message: Message, raw: bytes) -> bytes:
+    """Items view of one stored message: JSON array bytes of ``target`` items.
+
+    Same-format reads return the stored blob verbatim, except a Gemini system blob, which
+    has no item shape and becomes a ``user`` content with its parts.
+    """
+    if target == message.source_format:
+        if target == "gemini" and message.role == "system":
+            parts = gemini_system_value(msgspec.json.decode(raw)).get("parts", [])
+            return _encoder.encode([{"role": "user", "parts": parts}])
+        return b"[" + raw + b"]"
+    return _encoder.encode([item.payload for item in items_for(target, message, raw)])
+
+
+def _prefixed(error: DecodeError, prefix: str) -> DecodeError:
+    path = f"{prefix}.{error.path}" if error.path and not error.path.startswith("[") else prefix + error.path
+    return DecodeError(error.code, error.msg, path)
+
+
+def _source_blobs(fmt: ProviderFormat, source: Any) -> tuple[list[tuple[str, object]], tuple[str, object] | None]:
+    """Split a request-shaped ``source`` into (path, blob) pairs and an optional system blob."""
+    if fmt == "openai":
+        if not isinstance(source, list):
+            raise DecodeError("invalid_blob", "OpenAI source must be a list of messages")
+        return [(f"[{i}]", m) for i, m in enumerate(source)], None
+    if not isinstance(source, dict):
+        raise DecodeError("blob_not_object", "source must be a JSON object")
+    key = "messages" if fmt == "anthropic" else "contents"
+    items = source.get(key)
+    if not isinstance(items, list):
+        raise DecodeError("invalid_blob", f"source needs a {key!r} list", key)
+    blobs: list[tuple[str, object]] = [(f"{key}[{i}]", m) for i, m in enumerate(items)]
+    system: tuple[str, object] | None = None
+    if fmt == "anthropic" and source.get("system") not in (None, "", []):
+        system = ("system", {"role": "system", "content": source["system"]})
+    elif fmt == "gemini":
+        si_key = "systemInstruction" if source.get("systemInstruction") is not None else "system_instruction"
+        if source.get(si_key) is not None:
+            system = ("", {si_key: source[si_key]})
+    return blobs, system
+
+
+def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) -> Any:
+    """Convert a whole request-shaped conversation (as in conversion-examples.json).
+
+    Each element is decoded as one stored blob (the system value first, as a system blob)
+    and the request-level rendering's payload is returned. Raises ``DecodeError`` with a
+    path into ``source``.
+    """
+    blobs, system = _source_blobs(source_format, source)
+    conversation: list[tuple[str, Message, bytes]] = []
+    state = IngestState()
+    if system is not None:
+        try:
+            message, state = decode_blob(source_format, system[1], state)
+        except DecodeError as exc:
+            path = exc.path.replace("content", "system", 1) if source_format == "anthropic" else exc.path
+            raise DecodeError(exc.code, exc.msg, path) from None
+        conversation.append(("system", message, _encoder.encode(system[1])))
+        # Synthesised ids count positions in messages/contents, as the examples do.
+        state = IngestState(position=0, pending_calls=state.pending_calls)
+    for i, (path, blob) in enumerate(blobs):
+        try:
+            message, state = decode_blob(source_format, blob, state)
+        except DecodeError as exc:
+            raise _prefixed(exc, path) from None
+        conversation.append((str(i), message, _encoder.encode(blob)))
+    return render_request(target, conversation).payload

@@ -1,0 +1,235 @@
+"""Request-level view of a conversation (conversion.md §2.3, §3, §4.7, §4.8).
+
+What a client sends to the provider: Anthropic/Gemini system prompts hoisted into
+``system``/``systemInstruction``, consecutive same-role turns merged (tool results first),
+Gemini function responses in call order, OpenAI tool-result media moved behind the run of
+tool messages. Same-format messages are used verbatim unless they have to be merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import msgspec
+
+from acx.codecs import anthropic, gemini, openai
+from acx.codecs._items import Item, ItemKind
+from acx.codecs.gemini.encode import system_parts as gemini_system_parts
+from acx.model import Message, ToolCallPart, ToolResultPart
+
+__all__ = ["ENCODERS", "RequestRendering", "gemini_system_value", "items_for", "render_request"]
+
+ProviderFormat = Literal["openai", "anthropic", "gemini"]
+Conversation = Sequence[tuple[str, Message, bytes]]
+
+ENCODERS: dict[str, Callable[[Message], list[Item]]] = {
+    "openai": openai.encode,
+    "anthropic": anthropic.encode,
+    "gemini": gemini.encode,
+}
+
+
+class RequestRendering(msgspec.Struct):
+    """A request-level rendering and, per output message, the source message ids."""
+
+    payload: Any
+    ids: list[list[str]]
+    system_ids: list[str]
+
+
+def gemini_system_value(raw: dict[str, Any]) -> dict[str, Any]:
+    """The ``systemInstruction`` object of a stored Gemini system blob."""
+    value = raw.get("systemInstruction", raw.get("system_instruction"))
+    assert isinstance(value, dict)
+    return value
+
+
+def _verbatim(target: str, message: Message, payload: dict[str, Any]) -> Item:
+    if message.role == "system":
+        return Item(payload, kind="system", verbatim=True)
+    if target == "openai":
+        kind: ItemKind = "tool" if payload.get("role") in ("tool", "function") else "message"
+        return Item(payload, kind=kind, verbatim=True)
+    if target == "gemini":
+        # The k-th functionResponse part is the k-th tool result of the decoded message.
+        results = iter([p.call_id for p in message.parts if isinstance(p, ToolResultPart)])
+        answers = [
+            next(results, None) if ("functionResponse" in p or "function_response" in p) else None
+            for p in payload.get("parts", [])
+        ]
+        calls = [p.id for p in message.parts if isinstance(p, ToolCallPart)]
+        return Item(payload, answers=answers, calls=calls, verbatim=True)
+    return Item(payload, verbatim=True)
+
+
+def items_for(target: str, message: Message, raw: bytes) -> list[Item]:
+    """Rendered items of one stored message; the stored blob itself for its own format."""
+    if message.source_format == target:
+        return [_verbatim(target, message, msgspec.json.decode(raw))]
+    return ENCODERS[target](message)
+
+
+def render_request(target: ProviderFormat, messages: Conversation) -> RequestRendering:
+    """Request-level rendering of ``(id, message, raw blob)`` triples, in order."""
+    if target == "openai":
+        return _openai(messages)
+    if target == "anthropic":
+        return _anthropic(messages)
+    return _gemini(messages)
+
+
+def _openai_empty(payload: dict[str, Any]) -> bool:
+    if payload.get("role") == "assistant":
+        return not payload.get("content") and not payload.get("tool_calls") and not payload.get("function_call")
+    return payload.get("role") == "user" and payload.get("content") in ([], "")
+
+
+def _openai(messages: Conversation) -> RequestRendering:
+    out: list[Any] = []
+    ids: list[list[str]] = []
+    # Media moved out of tool results waits until the run of tool messages ends.
+    pending: tuple[dict[str, Any], list[str]] | None = None
+    for mid, message, raw in messages:
+        for item in items_for("openai", message, raw):
+            if item.kind == "tool":
+                out.append(item.payload)
+                ids.append([mid])
+                continue
+            if item.kind == "followup":
+                if pending is None:
+                    pending = (item.payload, [mid])
+                else:
+                    pending[0]["content"].extend(item.payload["content"])
+                    pending[1].append(mid) if mid not in pending[1] else None
+                continue
+            if pending is not None:
+                out.append(pending[0])
+                ids.append(pending[1])
+                pending = None
+            if not _openai_empty(item.payload):
+                out.append(item.payload)
+                ids.append([mid])
+    if pending is not None:
+        out.append(pending[0])
+        ids.append(pending[1])
+    return RequestRendering(payload=out, ids=ids, system_ids=[])
+
+
+def _blocks(content: Any) -> list[Any]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _anthropic(messages: Conversation) -> RequestRendering:
+    system: list[Any] = []  # each entry: the content of one system message
+    system_ids: list[str] = []
+    turns: list[tuple[dict[str, Any], list[str], bool]] = []  # (payload, ids, verbatim)
+    leading = True
+    for mid, message, raw in messages:
+        items = items_for("anthropic", message, raw)
+        if message.role == "system":
+            if message.source_format == "anthropic" and not leading:
+                # An in-place system message stays where it is for same-format reads.
+                turns.append((items[0].payload, [mid], True))
+                continue
+            content = items[0].payload["content"]
+            if content not in ("", []):
+                system.append(content)
+                system_ids.append(mid)
+            continue
+        leading = False
+        for item in items:
+            payload = item.payload
+            if payload.get("content") in ("", [], None):
+                continue
+            # Same-format blobs stay verbatim, so two of them are never merged together.
+            if turns and turns[-1][0].get("role") == payload["role"] and not (turns[-1][2] and item.verbatim):
+                prev, prev_ids, _ = turns[-1]
+                merged = _blocks(prev["content"]) + _blocks(payload["content"])
+                if payload["role"] == "user":
+                    merged.sort(key=lambda b: not (isinstance(b, dict) and b.get("type") == "tool_result"))
+                turns[-1] = ({"role": payload["role"], "content": merged}, [*prev_ids, mid], False)
+            else:
+                turns.append((payload, [mid], item.verbatim))
+    body: dict[str, Any] = {}
+    if system:
+        single = len(system) == 1 and isinstance(system[0], str)
+        body["system"] = system[0] if single else [b for c in system for b in _blocks(c)]
+    body["messages"] = [t[0] for t in turns]
+    return RequestRendering(payload=body, ids=[t[1] for t in turns], system_ids=system_ids)
+
+
+class _Content:
+    __slots__ = ("answers", "ids", "merged", "parts", "payload", "role", "verbatim")
+
+    def __init__(self, role: str, item: Item, mid: str) -> None:
+        self.role = role
+        self.payload = item.payload
+        self.parts: list[Any] = list(item.payload["parts"])
+        self.answers = list(item.answers) or [None] * len(self.parts)
+        self.ids = [mid]
+        self.merged = False
+        self.verbatim = item.verbatim
+
+
+def _gemini(messages: Conversation) -> RequestRendering:
+    system_parts: list[Any] = []
+    system_values: list[dict[str, Any]] = []
+    system_ids: list[str] = []
+    contents: list[_Content] = []
+    call_order: dict[str, int] = {}
+    for mid, message, raw in messages:
+        if message.role == "system":
+            if message.source_format == "gemini":
+                system_values.append(gemini_system_value(msgspec.json.decode(raw)))
+                system_parts.extend(system_values[-1].get("parts", []))
+            else:
+                system_parts.extend(gemini_system_parts(message))
+            system_ids.append(mid)
+            continue
+        for item in items_for("gemini", message, raw):
+            if not item.payload.get("parts"):
+                continue
+            for call_id in item.calls:
+                call_order.setdefault(call_id, len(call_order))
+            role = "model" if item.payload.get("role") == "model" else "user"
+            if contents and contents[-1].role == role and not (contents[-1].verbatim and item.verbatim):
+                last = contents[-1]
+                last.parts.extend(item.payload["parts"])
+                last.answers.extend(item.answers or [None] * len(item.payload["parts"]))
+                last.ids.append(mid)
+                last.merged = True
+                last.verbatim = False
+            else:
+                contents.append(_Content(role, item, mid))
+    out = [_gemini_content(c, call_order) for c in contents]
+    body: dict[str, Any] = {}
+    if system_parts:
+        single = len(system_ids) == 1 and len(system_values) == 1
+        body["systemInstruction"] = system_values[0] if single else {"parts": system_parts}
+    body["contents"] = out
+    return RequestRendering(payload=body, ids=[c.ids for c in contents], system_ids=system_ids)
+
+
+def _gemini_content(content: _Content, call_order: dict[str, int]) -> dict[str, Any]:
+    if content.verbatim:
+        return content.payload
+    if content.merged or _call_order(content, call_order):
+        return {"role": content.role, "parts": content.parts}
+    return content.payload
+
+
+def _call_order(content: _Content, call_order: dict[str, int]) -> bool:
+    """Sort functionResponse parts into call order, in their own slots. True if anything moved."""
+    slots = [i for i, a in enumerate(content.answers) if a is not None]
+    if len(slots) < 2:
+        return False
+    unknown = len(call_order)
+    order = sorted(slots, key=lambda i: (call_order.get(content.answers[i] or "", unknown), i))
+    if order == slots:
+        return False
+    parts, answers = list(content.parts), list(content.answers)
+    for slot, src in zip(slots, order, strict=True):
+        content.parts[slot] = parts[src]
+        content.answers[slot] = answers[src]
+    return True
