@@ -272,9 +272,7 @@ class EmbeddedRedis:
                 proc.kill()
             proc.wait()
             last_error = f"exit code {proc.returncode}"
-        raise EmbeddedError(
-            f"embedded Redis failed to start ({last_error}); see {self.directory / 'redis.log'}"
-        )
+        raise EmbeddedError(f"embedded Redis failed to start ({last_error}); see {self.directory / 'redis.log'}")
 
     def _shutdown(self) -> None:
         if self._proc is not None:  # our child: wait() reaps it
@@ -325,9 +323,7 @@ class EmbeddedServers:
     @classmethod
     def for_settings(cls, settings: Settings) -> EmbeddedServers:
         """Servers for whichever of DATABASE_URL / REDIS_URL is unset."""
-        return cls(
-            settings.data_dir, postgres=settings.database_url is None, redis=settings.redis_url is None
-        )
+        return cls(settings.data_dir, postgres=settings.database_url is None, redis=settings.redis_url is None)
 
     @property
     def database_url(self) -> str:
@@ -343,7 +339,6 @@ class EmbeddedServers:
 
     def start(self) -> Self:
         """Start the requested servers; on failure stop whatever did start, then raise."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             if self.postgres is not None:
                 self.postgres.start()
