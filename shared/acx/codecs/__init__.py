@@ -78,9 +78,10 @@ def render_items(target: ProviderFormat, message: Message, raw: bytes) -> bytes:
     """Items view of one stored message: JSON array bytes of ``target`` items.
 
     Same-format reads return the stored blob verbatim, except a Gemini system blob, which
-    has no item shape and becomes a ``user`` content with its parts.
+    has no item shape and becomes a ``user`` content with its parts. An empty ``raw`` (an
+    edited message) is rendered from its parts.
     """
-    if target == message.source_format:
+    if raw and target == message.source_format:
         if target == "gemini" and message.role == "system":
             parts = gemini_system_value(msgspec.json.decode(raw)).get("parts", [])
             return _encoder.encode([{"role": "user", "parts": parts}])

@@ -64,8 +64,12 @@ def _verbatim(target: str, message: Message, payload: dict[str, Any]) -> Item:
 
 
 def items_for(target: str, message: Message, raw: bytes) -> list[Item]:
-    """Rendered items of one stored message; the stored blob itself for its own format."""
-    if message.source_format == target:
+    """Rendered items of one stored message; the stored blob itself for its own format.
+
+    An empty ``raw`` means the message was edited (context-editing strategies): render it from
+    its parts even in its own format.
+    """
+    if raw and message.source_format == target:
         return [_verbatim(target, message, msgspec.json.decode(raw))]
     return ENCODERS[target](message)
 

@@ -9,9 +9,12 @@ from litestar import Controller, Request, Response, get, post
 
 from acx import codecs, rendering, tokens
 from acx.db import messages as store
+from acx.editing import parse_strategies
 from acx.errors import InvalidRequestError
+from acx.model import Message
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import ok
+from acx_gateway.pages import edit_page
 from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
 from acx_gateway.routes._common import decode_body, gateway_state
 
@@ -34,6 +37,7 @@ class RequestView(msgspec.Struct):
     this_time_tokens: int
     has_more: bool
     next_cursor: str | None = None
+    edit_at_message_id: str | None = None
 
 
 class ConvertBody(msgspec.Struct, rename={"source_format": "from", "target_format": "to"}):
@@ -58,10 +62,13 @@ class RenderController(Controller):
         limit: str | None = None,
         cursor: str | None = None,
         time_desc: str | None = None,
+        edit_strategies: str | None = None,
+        pin_editing_strategies_at_message: str | None = None,
     ) -> Response[bytes]:
         """The session (or a page of it) as one provider request: merged turns, hoisted system."""
         sid = parse_uuid("session_id", session_id)
         fmt = _provider_format("format", format, "openai")
+        strategies = parse_strategies(edit_strategies)
         state = gateway_state(request)
         async with state.pool.connection() as conn:
             page = await store.read_page(
@@ -74,12 +81,15 @@ class RenderController(Controller):
                 cursor=cursor or None,
                 time_desc=parse_bool("time_desc", time_desc, False),
             )
-        conversation = [(str(row.id), rendering.decode_stored(row.parts), row.raw.encode()) for row in page.rows]
+        entries, edit_at = edit_page(page.rows, strategies, pin_editing_strategies_at_message or None)
+        conversation: list[tuple[str, Message, bytes]] = []
+        total = 0
+        for row, edited in entries:
+            # An edited message renders from its parts (empty raw), never as the stored blob.
+            message = edited or rendering.decode_stored(row.parts)
+            conversation.append((str(row.id), message, b"" if edited else row.raw.encode()))
+            total += row.tokens if row.tokens is not None and edited is None else tokens.count_tokens(message)
         view = codecs.render_request(fmt, conversation)
-        total = sum(
-            row.tokens if row.tokens is not None else tokens.count_tokens(message)
-            for row, (_, message, _) in zip(page.rows, conversation, strict=True)
-        )
         return ok(
             RequestView(
                 format=fmt,
@@ -89,6 +99,7 @@ class RenderController(Controller):
                 this_time_tokens=total,
                 has_more=page.has_more,
                 next_cursor=page.next_cursor,
+                edit_at_message_id=edit_at,
             )
         )
 

@@ -9,12 +9,14 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 
-from acx import codecs, rendering, tokens
+from acx import codecs, rendering
 from acx.db import events as event_store
 from acx.db import messages as store
+from acx.editing import parse_strategies
 from acx.errors import InvalidRequestError, TooLargeError
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import json_response, ok
+from acx_gateway.pages import build_page, edit_page
 from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
 from acx_gateway.routes._common import decode_body, gateway_state
 
@@ -45,32 +47,6 @@ class StoredMessageOut(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     task_id: None = None
-
-
-class AcontextItemHead(msgspec.Struct):
-    """Row fields of an acontext-format item; the cached body supplies role, parts, system_meta."""
-
-    id: uuid.UUID
-    session_id: uuid.UUID
-    parent_id: uuid.UUID | None
-    meta: msgspec.Raw
-    session_task_process_status: str
-    created_at: datetime
-    updated_at: datetime
-    task_id: None = None
-
-
-class MessagesPage(msgspec.Struct, omit_defaults=True):
-    """`GET /session/{id}/messages` data; `items` and `metas` are spliced from cached JSON."""
-
-    items: msgspec.Raw
-    ids: list[str]
-    metas: msgspec.Raw
-    has_more: bool
-    this_time_tokens: int
-    next_cursor: str | None = None
-    edit_at_message_id: str | None = None
-    events: list[event_store.EventRecord] | None = None
 
 
 def _format(value: str | None) -> codecs.Format:
@@ -147,6 +123,8 @@ class MessageController(Controller):
         time_desc: str | None = None,
         with_asset_public_url: str | None = None,
         with_events: str | None = None,
+        edit_strategies: str | None = None,
+        pin_editing_strategies_at_message: str | None = None,
     ) -> Response[bytes]:
         """A page of the session rendered in `format`, items aligned with `ids` and `metas`."""
         sid = parse_uuid("session_id", session_id)
@@ -155,6 +133,7 @@ class MessageController(Controller):
         desc = parse_bool("time_desc", time_desc, False)
         parse_bool("with_asset_public_url", with_asset_public_url, True)
         events = parse_bool("with_events", with_events, False)
+        strategies = parse_strategies(edit_strategies)
         state = gateway_state(request)
         async with state.pool.connection() as conn:
             page = await store.read_page(
@@ -172,7 +151,8 @@ class MessageController(Controller):
                 if events and page.rows
                 else None
             )
-        data = _build_page(sid, fmt, page)
+        entries, edit_at = edit_page(page.rows, strategies, pin_editing_strategies_at_message or None)
+        data = build_page(sid, fmt, entries, page, edit_at)
         data.events = page_events
         return json_response(_encoder.encode({"code": 0, "msg": "", "data": data}))
 
@@ -191,53 +171,3 @@ class MessageController(Controller):
         async with state.pool.connection() as conn:
             meta = await store.patch_user_meta(conn, project_id_of(request), sid, mid, body.meta)
         return ok({"meta": meta})
-
-
-def _build_page(session_id: uuid.UUID, fmt: str, page: store.Page) -> MessagesPage:
-    items: list[bytes] = []
-    ids: list[str] = []
-    metas: list[bytes] = []
-    total_tokens = 0
-    for row in page.rows:
-        body, count, message_tokens = _rendered(fmt, row)
-        total_tokens += message_tokens
-        message_id = str(row.id)
-        if fmt == "acontext":
-            head = AcontextItemHead(
-                id=row.id,
-                session_id=session_id,
-                parent_id=row.parent_id,
-                meta=msgspec.Raw(row.meta.encode()),
-                session_task_process_status=row.task_status,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-            )
-            items.append(_encoder.encode(head)[:-1] + b"," + body[1:])
-        elif count:
-            items.append(body[1:-1])
-        ids.extend([message_id] * count)
-        metas.extend([row.meta.encode()] * count)
-    last_id = str(page.rows[-1].id) if page.rows else None
-    return MessagesPage(
-        items=msgspec.Raw(b"[" + b",".join(items) + b"]"),
-        ids=ids,
-        metas=msgspec.Raw(b"[" + b",".join(metas) + b"]"),
-        has_more=page.has_more,
-        this_time_tokens=total_tokens,
-        next_cursor=page.next_cursor,
-        edit_at_message_id=last_id,
-    )
-
-
-def _rendered(fmt: str, row: store.MessageRow) -> tuple[bytes, int, int]:
-    """(body, item count, tokens) from the cache, rendering inline what the converter has not done yet."""
-    if row.body is not None and row.tokens is not None:
-        return row.body.encode(), row.item_count or 0, row.tokens
-    message = rendering.decode_stored(row.parts)
-    if row.body is None:
-        result = rendering.render(fmt, message, row.raw)
-        body, count = result.body.encode(), result.item_count
-    else:
-        body, count = row.body.encode(), row.item_count or 0
-    message_tokens = row.tokens if row.tokens is not None else tokens.count_tokens(message)
-    return body, count, message_tokens

@@ -1,0 +1,129 @@
+"""Assembling a page of messages: edit strategies, cached renderings, inline fallback.
+
+Cached renderings are ready JSON: a page is spliced together from them without decoding. A
+message the converter has not rendered yet, or that an edit strategy changed, is rendered here
+with the same codecs the converter uses.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import NamedTuple
+
+import msgspec
+
+from acx import rendering, tokens
+from acx.db.events import EventRecord
+from acx.db.messages import MessageRow, Page
+from acx.editing import Strategy, apply_strategies
+from acx.model import Message
+
+__all__ = ["MessagesPage", "PageEntry", "build_page", "edit_page"]
+
+_encoder = msgspec.json.Encoder()
+
+
+class PageEntry(NamedTuple):
+    """A message of the page; `edited` holds its edited form when a strategy changed it."""
+
+    row: MessageRow
+    edited: Message | None = None
+
+
+class AcontextItemHead(msgspec.Struct):
+    """Row fields of an acontext-format item; the cached body supplies role, parts, system_meta."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    meta: msgspec.Raw
+    session_task_process_status: str
+    created_at: datetime
+    updated_at: datetime
+    task_id: None = None
+
+
+class MessagesPage(msgspec.Struct, omit_defaults=True):
+    """`GET /session/{id}/messages` data; `items` and `metas` are spliced from cached JSON."""
+
+    items: msgspec.Raw
+    ids: list[str]
+    metas: msgspec.Raw
+    has_more: bool
+    this_time_tokens: int
+    next_cursor: str | None = None
+    edit_at_message_id: str | None = None
+    events: list[EventRecord] | None = None
+
+
+def edit_page(
+    rows: list[MessageRow], strategies: list[Strategy], pin: str | None
+) -> tuple[list[PageEntry], str | None]:
+    """Apply edit strategies to a page; without strategies nothing is decoded."""
+    if not strategies:
+        return [PageEntry(row) for row in rows], (str(rows[-1].id) if rows else None)
+    by_id = {str(row.id): row for row in rows}
+    result = apply_strategies(
+        [(message_id, rendering.decode_stored(row.parts)) for message_id, row in by_id.items()], strategies, pin
+    )
+    entries = [
+        PageEntry(by_id[message_id], message if message_id in result.changed else None)
+        for message_id, message in result.messages
+    ]
+    return entries, result.edit_at_message_id
+
+
+def build_page(
+    session_id: uuid.UUID, fmt: str, entries: list[PageEntry], page: Page, edit_at: str | None
+) -> MessagesPage:
+    """The response data for a page: items aligned with ids and metas, and the token total."""
+    items: list[bytes] = []
+    ids: list[str] = []
+    metas: list[bytes] = []
+    total_tokens = 0
+    for row, edited in entries:
+        body, count, message_tokens = _rendered(fmt, row, edited)
+        total_tokens += message_tokens
+        meta = row.meta.encode()
+        if fmt == "acontext":
+            head = AcontextItemHead(
+                id=row.id,
+                session_id=session_id,
+                parent_id=row.parent_id,
+                meta=msgspec.Raw(meta),
+                session_task_process_status=row.task_status,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            items.append(_encoder.encode(head)[:-1] + b"," + body[1:])
+        elif count:
+            items.append(body[1:-1])
+        ids.extend([str(row.id)] * count)
+        metas.extend([meta] * count)
+    return MessagesPage(
+        items=msgspec.Raw(b"[" + b",".join(items) + b"]"),
+        ids=ids,
+        metas=msgspec.Raw(b"[" + b",".join(metas) + b"]"),
+        has_more=page.has_more,
+        this_time_tokens=total_tokens,
+        next_cursor=page.next_cursor,
+        edit_at_message_id=edit_at,
+    )
+
+
+def _rendered(fmt: str, row: MessageRow, edited: Message | None) -> tuple[bytes, int, int]:
+    """(body, item count, tokens): from the cache when possible, else rendered here."""
+    if edited is not None:
+        # An edited message is no longer the stored blob: never the verbatim copy.
+        result = rendering.render(fmt, edited, "")
+        return result.body.encode(), result.item_count, tokens.count_tokens(edited)
+    if row.body is not None and row.tokens is not None:
+        return row.body.encode(), row.item_count or 0, row.tokens
+    message = rendering.decode_stored(row.parts)
+    if row.body is None:
+        result = rendering.render(fmt, message, row.raw)
+        body, count = result.body.encode(), result.item_count
+    else:
+        body, count = row.body.encode(), row.item_count or 0
+    return body, count, row.tokens if row.tokens is not None else tokens.count_tokens(message)
