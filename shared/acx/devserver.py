@@ -62,7 +62,8 @@ class _Signals:
 
     def __init__(self) -> None:
         self.received: signal.Signals | None = None
-        self.count = 0
+        self.force = False
+        self._first_at = 0.0
         self._previous: dict[signal.Signals, Any] = {}
 
     def __enter__(self) -> _Signals:
@@ -75,8 +76,12 @@ class _Signals:
             signal.signal(sig, handler)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.received = self.received or signal.Signals(signum)
-        self.count += 1
+        now = time.monotonic()
+        if self.received is None:
+            self.received, self._first_at = signal.Signals(signum), now
+        elif now - self._first_at > 0.5:
+            # Only a deliberate second Ctrl-C counts: make/uv may relay the first one to us again.
+            self.force = True
 
 
 def run(
@@ -163,9 +168,7 @@ def _supervise(
         _stop_children(procs, signals, stop_timeout)
 
 
-def _stop_children(
-    procs: Sequence[tuple[Child, subprocess.Popen[bytes]]], signals: _Signals, timeout: float
-) -> None:
+def _stop_children(procs: Sequence[tuple[Child, subprocess.Popen[bytes]]], signals: _Signals, timeout: float) -> None:
     sig = signals.received or signal.SIGTERM
     for _child, proc in procs:
         if proc.poll() is None:
@@ -173,7 +176,7 @@ def _stop_children(
     deadline = time.monotonic() + timeout
     for child, proc in procs:
         # A second Ctrl-C means "now": skip the grace period.
-        while proc.poll() is None and time.monotonic() < deadline and signals.count < 2:
+        while proc.poll() is None and time.monotonic() < deadline and not signals.force:
             time.sleep(0.05)
         if proc.poll() is None:
             sys.stderr.write(f"acx-dev: {child.name} did not stop; killing it\n")
