@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = "auto"
     max_body_bytes: int = 32 * 1024 * 1024
     external_url: str | None = None
+    worker_metrics_port: int = 9191
 
     @property
     def root_api_key(self) -> str:
@@ -70,6 +71,7 @@ _FIELDS = {
     "LOG_FORMAT": "log_format",
     "MAX_BODY_BYTES": "max_body_bytes",
     "EXTERNAL_URL": "external_url",
+    "WORKER_METRICS_PORT": "worker_metrics_port",
 }
 
 
@@ -108,6 +110,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("SECRET_PEPPER must be at least 8 characters")
     if not 1 <= settings.db_pool_min <= settings.db_pool_max:
         raise ConfigError("DB_POOL_MIN must be >= 1 and <= DB_POOL_MAX")
+    if not 0 <= settings.worker_metrics_port < 65536:
+        raise ConfigError("WORKER_METRICS_PORT must be between 0 (disabled) and 65535")
     if settings.db_pool_timeout <= 0:
         raise ConfigError("DB_POOL_TIMEOUT must be > 0 seconds")
     if settings.log_format not in ("auto", "json", "console"):

@@ -85,5 +85,6 @@ def service_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
         PORT=str(port),
         LOG_FORMAT="json",
         LOG_LEVEL="WARNING",
+        WORKER_METRICS_PORT=str(free_port()),
     )
     return env

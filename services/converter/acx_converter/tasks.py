@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ import psycopg_pool
 import structlog
 from arq import Retry
 
-from acx import jobs
+from acx import jobs, metrics
 from acx.db import renderings as store
 from acx.db.pool import Pool
 from acx.pipeline import render_and_store
@@ -28,7 +29,9 @@ async def render_message(ctx: dict[str, Any], message_id: str) -> None:
     try:
         async with pool.connection() as conn:
             for message in await store.load_for_render(conn, [uuid.UUID(message_id)]):
-                await render_and_store(conn, message)
+                with metrics.RENDER_DURATION.time():
+                    rendered = await render_and_store(conn, message)
+                metrics.RENDER_JOBS.labels("done" if rendered else "failed").inc()
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
         tries: int = ctx.get("job_try", 1)
         _log.warning("database unavailable, retrying", message_id=message_id, tries=tries, error=str(exc))
@@ -46,3 +49,19 @@ async def sweep_unrendered(ctx: dict[str, Any]) -> int:
     if ids:
         _log.info("sweep re-enqueued messages", count=len(ids))
     return len(ids)
+
+
+GAUGE_INTERVAL_SECONDS = 5.0
+
+
+async def update_gauges_forever(ctx: dict[str, Any]) -> None:
+    """Refresh the queue-depth and render-lag gauges every few seconds (errors only skip a round)."""
+    pool: Pool = ctx["pool"]
+    while True:
+        try:
+            metrics.QUEUE_DEPTH.set(await ctx["redis"].zcard(jobs.QUEUE_NAME))
+            async with pool.connection() as conn:
+                metrics.OLDEST_UNRENDERED_AGE.set(await store.oldest_unrendered_age(conn))
+        except Exception as exc:  # noqa: BLE001 - a metrics refresh must never kill the worker
+            _log.warning("gauge refresh failed", error=type(exc).__name__)
+        await asyncio.sleep(GAUGE_INTERVAL_SECONDS)

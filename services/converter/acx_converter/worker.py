@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
+from prometheus_client import start_http_server
 
 from acx import jobs, tokens
 from acx.config import Settings
 from acx.db.migrate import migrate
 from acx.db.pool import open_pool
-from acx_converter.tasks import render_message, sweep_unrendered
+from acx_converter.tasks import render_message, sweep_unrendered, update_gauges_forever
 
 __all__ = ["worker_options"]
 
@@ -28,9 +30,15 @@ async def _startup(ctx: dict[str, Any]) -> None:
         acquire_timeout=settings.db_pool_timeout,
     )
     tokens.warm_up()
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port)
+    ctx["gauges"] = asyncio.create_task(update_gauges_forever(ctx))
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    gauges = ctx.get("gauges")
+    if gauges is not None:
+        gauges.cancel()
     pool = ctx.get("pool")
     if pool is not None:
         await pool.close()

@@ -21,6 +21,7 @@ from acx.db.projects import ensure_default_project
 from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.envelope import exception_handlers
+from acx_gateway.observability import metrics_endpoint, observability_middleware
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController
 from acx_gateway.routes.session_ops import SessionOpsController
@@ -81,7 +82,8 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
     )
     return Litestar(
-        route_handlers=[api, healthz, readyz],
+        route_handlers=[api, healthz, readyz, metrics_endpoint],
+        middleware=[observability_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,

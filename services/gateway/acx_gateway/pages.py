@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from acx import rendering, tokens
+from acx import metrics, rendering, tokens
 from acx.db.events import EventRecord
 from acx.db.messages import MessageRow, Page
 from acx.editing import Strategy, apply_strategies
@@ -101,6 +101,7 @@ def build_page(
             items.append(body[1:-1])
         ids.extend([str(row.id)] * count)
         metas.extend([meta] * count)
+    metrics.MESSAGES_READ.labels(fmt).inc(len(entries))
     return MessagesPage(
         items=msgspec.Raw(b"[" + b",".join(items) + b"]"),
         ids=ids,
@@ -119,7 +120,9 @@ def _rendered(fmt: str, row: MessageRow, edited: Message | None) -> tuple[bytes,
         result = rendering.render(fmt, edited, "")
         return result.body.encode(), result.item_count, tokens.count_tokens(edited)
     if row.body is not None and row.tokens is not None:
+        metrics.RENDERING_CACHE.labels("hit").inc()
         return row.body.encode(), row.item_count or 0, row.tokens
+    metrics.RENDERING_CACHE.labels("miss").inc()
     message = rendering.decode_stored(row.parts)
     if row.body is None:
         result = rendering.render(fmt, message, row.raw)

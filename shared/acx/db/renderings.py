@@ -11,6 +11,7 @@ __all__ = [
     "RenderInput",
     "load_for_render",
     "mark_render_failed",
+    "oldest_unrendered_age",
     "pending_in_session",
     "render_progress",
     "save_renderings",
@@ -108,3 +109,14 @@ async def render_progress(conn: Conn, session_id: uuid.UUID) -> dict[str, int]:
     counts = {"pending": 0, "done": 0, "failed": 0}
     counts.update({str(state): int(str(count)) for state, count in rows})
     return counts
+
+
+async def oldest_unrendered_age(conn: Conn) -> float:
+    """Seconds since the oldest still-pending message was stored (0 when none)."""
+    row = await (
+        await conn.execute(
+            "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)"
+            " FROM messages WHERE render_state = 'pending'"
+        )
+    ).fetchone()
+    return float(str(row[0])) if row else 0.0

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 
-from acx import codecs, rendering
+from acx import codecs, metrics, rendering
 from acx.db import events as event_store
 from acx.db import messages as store
 from acx.editing import parse_strategies
@@ -97,6 +97,7 @@ class MessageController(Controller):
             stored = await store.store_message(
                 conn, project_id_of(request), sid, fmt=fmt, raw=raw, meta_json=meta_json, ingest=ingest
             )
+        metrics.MESSAGES_STORED.labels(fmt).inc()
         await state.enqueue_render(stored.id)
         message = decoded[-1]
         out = StoredMessageOut(

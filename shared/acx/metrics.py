@@ -1,0 +1,77 @@
+"""Prometheus metrics of the gateway and the converter (one registry per process).
+
+Label values are bounded: route templates (never raw paths), formats, outcomes. With several
+gateway processes, set PROMETHEUS_MULTIPROC_DIR: prometheus-client then aggregates across
+processes at scrape time, which is why gauges declare a `multiprocess_mode`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+__all__ = [
+    "CONTENT_TYPE",
+    "DB_POOL_CONNECTIONS",
+    "DB_POOL_MAX",
+    "DB_POOL_WAITING",
+    "HTTP_DURATION",
+    "HTTP_REQUESTS",
+    "MESSAGES_READ",
+    "MESSAGES_STORED",
+    "OLDEST_UNRENDERED_AGE",
+    "QUEUE_DEPTH",
+    "RENDERING_CACHE",
+    "RENDER_DURATION",
+    "RENDER_JOBS",
+    "exposition",
+]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    "acx_http_requests", "HTTP requests by route template, method and status", ["route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "acx_http_request_duration_seconds", "HTTP request latency", ["route", "method"], buckets=_LATENCY_BUCKETS
+)
+MESSAGES_STORED = Counter("acx_messages_stored", "Messages stored, by source format", ["format"])
+MESSAGES_READ = Counter("acx_messages_read", "Messages returned by reads, by requested format", ["format"])
+RENDERING_CACHE = Counter(
+    "acx_rendering_cache_lookups", "Reads served from a cached rendering (hit) or rendered inline (miss)", ["result"]
+)
+RENDER_JOBS = Counter("acx_render_jobs", "Converter render jobs by outcome", ["outcome"])
+RENDER_DURATION = Histogram(
+    "acx_render_duration_seconds", "Time to render one message in every format", buckets=_LATENCY_BUCKETS
+)
+QUEUE_DEPTH = Gauge("acx_queue_depth", "Jobs waiting in the converter queue", multiprocess_mode="max")
+OLDEST_UNRENDERED_AGE = Gauge(
+    "acx_oldest_unrendered_age_seconds",
+    "Age of the oldest message not rendered yet (0 when none)",
+    multiprocess_mode="max",
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "acx_db_pool_connections", "PostgreSQL pool connections by state", ["state"], multiprocess_mode="livesum"
+)
+DB_POOL_MAX = Gauge("acx_db_pool_max", "PostgreSQL pool size limit", multiprocess_mode="livesum")
+DB_POOL_WAITING = Gauge("acx_db_pool_waiting", "Requests waiting for a pool connection", multiprocess_mode="livesum")
+
+
+def exposition() -> bytes:
+    """The text exposition of this process, or of all processes in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
