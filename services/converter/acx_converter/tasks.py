@@ -23,8 +23,16 @@ SWEEP_GRACE_SECONDS = 10.0
 SWEEP_BATCH = 1000
 
 
-async def render_message(ctx: dict[str, Any], message_id: str) -> None:
-    """Render one stored message in all formats, count its tokens, and store both (idempotent)."""
+async def render_message(ctx: dict[str, Any], message_id: str, request_id: str | None = None) -> None:
+    """Render one stored message in all formats, count its tokens, and store both (idempotent).
+
+    `request_id` is the id of the store request, so its log lines and the job's line up.
+    """
+    with structlog.contextvars.bound_contextvars(request_id=request_id, message_id=message_id):
+        await _render(ctx, message_id)
+
+
+async def _render(ctx: dict[str, Any], message_id: str) -> None:
     pool: Pool = ctx["pool"]
     try:
         async with pool.connection() as conn:

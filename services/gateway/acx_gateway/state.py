@@ -39,7 +39,7 @@ class GatewayState:
             found = await pipe.execute()
         return sum(1 for exists in found if exists)
 
-    async def enqueue_render(self, message_id: uuid.UUID) -> None:
+    async def enqueue_render(self, message_id: uuid.UUID, request_id: str | None = None) -> None:
         """Queue the render job of a committed message.
 
         Failure is logged, never raised: the message is already durable, and the converter's
@@ -48,7 +48,7 @@ class GatewayState:
         key = str(message_id)
         try:
             await asyncio.wait_for(
-                self.queue.enqueue_job(jobs.RENDER_MESSAGE, key, _job_id=jobs.render_job_id(key)),
+                self.queue.enqueue_job(jobs.RENDER_MESSAGE, key, request_id, _job_id=jobs.render_job_id(key)),
                 _ENQUEUE_TIMEOUT,
             )
         except Exception as exc:  # noqa: BLE001 - redis-py, asyncio and OS errors all mean "not queued"

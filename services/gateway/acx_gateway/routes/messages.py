@@ -98,7 +98,7 @@ class MessageController(Controller):
                 conn, project_id_of(request), sid, fmt=fmt, raw=raw, meta_json=meta_json, ingest=ingest
             )
         metrics.MESSAGES_STORED.labels(fmt).inc()
-        await state.enqueue_render(stored.id)
+        await state.enqueue_render(stored.id, request.scope.get("state", {}).get("request_id"))
         message = decoded[-1]
         out = StoredMessageOut(
             id=stored.id,
