@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
+        logging_config=None,  # structlog is configured once in create_app_from_env
         on_app_init=[_quiet_defaults],
     )
 
