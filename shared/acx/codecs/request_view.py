@@ -218,7 +218,8 @@ def _gemini(messages: Conversation) -> RequestRendering:
 def _gemini_content(content: _Content, call_order: dict[str, int]) -> dict[str, Any]:
     if content.verbatim:
         return content.payload
-    if content.merged or _call_order(content, call_order):
+    reordered = _call_order(content, call_order)
+    if content.merged or reordered:
         return {"role": content.role, "parts": content.parts}
     return content.payload
 
