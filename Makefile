@@ -21,7 +21,7 @@ help: ## List the targets
 install: ## Install uv if missing, then the locked dependencies into .venv
 	@command -v $(UV) >/dev/null 2>&1 || { \
 		echo "uv not found: installing it with pip (--user)"; \
-		$(PYTHON) -m pip install --user --quiet uv \
+		$(PYTHON) -m pip install --user --quiet uv 2>/dev/null \
 		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv; \
 	}
 	@command -v $(UV) >/dev/null 2>&1 || { echo "error: uv is still not on PATH; install it: https://docs.astral.sh/uv/" >&2; exit 1; }
