@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from acx import codecs, metrics, rendering
 from acx.db import events as event_store
 from acx.db import messages as store
+from acx.db.message_writes import IngestResult, StoreRequest
 from acx.editing import parse_strategies
 from acx.errors import InvalidRequestError, TooLargeError
 from acx_gateway.auth import project_id_of
@@ -54,7 +55,7 @@ def _format(value: str | None) -> codecs.Format:
 
 
 def _meta_json(meta: msgspec.Raw) -> str:
-    if not meta or meta == b"null":
+    if not meta or bytes(meta) == b"null":
         return "{}"
     if len(meta) > _META_MAX_BYTES:
         raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")
@@ -87,16 +88,13 @@ class MessageController(Controller):
         raw = bytes(body.blob).decode()
         decoded: list[Any] = []
 
-        def ingest(state_json: str) -> store.IngestResult:
+        def ingest(state_json: str) -> IngestResult:
             message, result = rendering.ingest(fmt, blob, state_json)
             decoded.append(message)
             return result
 
         state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            stored = await store.store_message(
-                conn, project_id_of(request), sid, fmt=fmt, raw=raw, meta_json=meta_json, ingest=ingest
-            )
+        stored = await state.batcher.store(StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest))
         metrics.MESSAGES_STORED.labels(fmt).inc()
         await state.enqueue_render(stored.id, request.scope.get("state", {}).get("request_id"))
         message = decoded[-1]
