@@ -12,7 +12,7 @@ import msgspec
 
 from acx import codecs, tokens
 from acx.codecs import IngestState
-from acx.db.messages import IngestResult
+from acx.db.message_writes import IngestResult
 from acx.model import Message
 
 __all__ = [

@@ -20,6 +20,7 @@ from acx.db.pool import open_pool
 from acx.db.projects import ensure_default_project
 from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
+from acx_gateway.batcher import StoreBatcher
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware
 from acx_gateway.routes.conversion import ConvertController, RenderController
@@ -61,11 +62,13 @@ def create_app(settings: Settings) -> Litestar:
             default_queue_name=jobs.QUEUE_NAME,
         )
         tokens.warm_up()
-        app.state.gateway = GatewayState(settings=settings, pool=pool, queue=queue)
+        batcher = StoreBatcher(pool, flushers=max(1, settings.db_pool_max // 4))
+        app.state.gateway = GatewayState(settings=settings, pool=pool, queue=queue, batcher=batcher)
         _log.info("gateway ready", base_url=settings.base_url)
         try:
             yield
         finally:
+            await batcher.close()
             await queue.aclose()
             await pool.close()
 

@@ -13,6 +13,7 @@ from arq.constants import in_progress_key_prefix
 from acx import jobs
 from acx.config import Settings
 from acx.db.pool import Pool
+from acx_gateway.batcher import StoreBatcher
 
 __all__ = ["GatewayState"]
 
@@ -27,6 +28,7 @@ class GatewayState:
     settings: Settings
     pool: Pool
     queue: ArqRedis
+    batcher: StoreBatcher
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
 
     async def running_jobs(self, job_ids: list[str]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -15,37 +14,15 @@ from acx.db.sessions import require_session
 from acx.errors import NotFoundError
 
 __all__ = [
-    "IngestResult",
     "MessageRow",
     "Page",
-    "StoredMessage",
     "TokenTotal",
     "patch_user_meta",
     "read_page",
-    "store_message",
     "token_total",
 ]
 
 Conn = AsyncConnection[tuple[object, ...]]
-
-
-class IngestResult(NamedTuple):
-    """What the codec made of a blob, given the session's ingest state (all JSON text)."""
-
-    role: str
-    parts_json: bytes
-    new_state_json: bytes
-
-
-class StoredMessage(NamedTuple):
-    """The row a store call created."""
-
-    id: uuid.UUID
-    session_id: uuid.UUID
-    parent_id: uuid.UUID | None
-    task_status: str
-    created_at: datetime
-    updated_at: datetime
 
 
 class MessageRow(NamedTuple):
@@ -78,66 +55,6 @@ class Page(NamedTuple):
 
 def _not_found() -> NotFoundError:
     return NotFoundError("session_not_found", "session not found")
-
-
-async def store_message(
-    conn: Conn,
-    project_id: uuid.UUID,
-    session_id: uuid.UUID,
-    *,
-    fmt: str,
-    raw: str,
-    meta_json: str,
-    ingest: Callable[[str], IngestResult],
-) -> StoredMessage:
-    """Persist one message in the session's strict order, in one transaction.
-
-    The session row is locked for the duration, which serialises stores per session: the message
-    gets the next sequence number, and `ingest` sees the ingest state (pending tool calls, position)
-    left by the previous message. `ingest` raises DecodeError to reject the blob; nothing is
-    written then.
-    """
-    async with conn.transaction():
-        row = await (
-            await conn.execute(
-                "SELECT ingest_state, message_count, last_message_id, disable_task_tracking"
-                " FROM sessions WHERE id = %s AND project_id = %s FOR UPDATE",
-                (session_id, project_id),
-            )
-        ).fetchone()
-        if row is None:
-            raise _not_found()
-        state, seq, parent_id, disable_tracking = row
-        result = ingest(str(state))
-        message_id = uuid.uuid4()
-        task_status = "disable_tracking" if disable_tracking else "pending"
-        inserted = await (
-            await conn.execute(
-                "WITH m AS (INSERT INTO messages"
-                " (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING created_at, updated_at),"
-                " s AS (UPDATE sessions SET ingest_state = %s, message_count = message_count + 1,"
-                " last_message_id = %s, updated_at = clock_timestamp() WHERE id = %s)"
-                " SELECT created_at, updated_at FROM m",
-                (
-                    message_id,
-                    session_id,
-                    project_id,
-                    seq,
-                    parent_id,
-                    result.role,
-                    fmt,
-                    raw,
-                    result.parts_json.decode(),
-                    meta_json,
-                    result.new_state_json.decode(),
-                    message_id,
-                    session_id,
-                ),
-            )
-        ).fetchone()
-    assert inserted is not None
-    return StoredMessage(message_id, session_id, parent_id, task_status, inserted[0], inserted[1])  # type: ignore[arg-type]
 
 
 _PAGE_SQL = """

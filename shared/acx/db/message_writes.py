@@ -1,0 +1,132 @@
+"""Storing messages, one or many per transaction.
+
+Every store, single or batched, goes through `store_batch`: one transaction locks the touched
+session rows (in id order, so concurrent batches cannot deadlock), decodes each blob against its
+session's ingest state in arrival order, and writes all messages with one `executemany`. Grouping
+concurrent stores this way shares one commit (the durable, slow part) among many messages while a
+2xx still means committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from psycopg import AsyncConnection
+
+from acx.errors import AcxError, NotFoundError
+
+__all__ = ["IngestResult", "StoreRequest", "StoredMessage", "store_batch"]
+
+Conn = AsyncConnection[tuple[object, ...]]
+
+
+class IngestResult(NamedTuple):
+    """What the codec made of a blob, given the session's ingest state (all JSON text)."""
+
+    role: str
+    parts_json: bytes
+    new_state_json: bytes
+
+
+class StoreRequest(NamedTuple):
+    """One message to store. `ingest` decodes the blob against the session's ingest state and
+    raises `DecodeError` to reject it (nothing is written for that request then)."""
+
+    project_id: uuid.UUID
+    session_id: uuid.UUID
+    fmt: str
+    raw: str
+    meta_json: str
+    ingest: Callable[[str], IngestResult]
+
+
+class StoredMessage(NamedTuple):
+    """The row a store created."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    task_status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class _SessionCursor:
+    """A locked session's state while a batch appends to it."""
+
+    __slots__ = ("changed", "disable_tracking", "last_id", "project_id", "seq", "state")
+
+    def __init__(self, row: tuple[object, ...]) -> None:
+        self.project_id, self.state, self.seq, self.last_id, self.disable_tracking = row[1:]
+        self.changed = False
+
+
+_INSERT = (
+    "INSERT INTO messages (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta,"
+    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_ADVANCE = (
+    "UPDATE sessions SET ingest_state = %s, message_count = %s, last_message_id = %s,"
+    " updated_at = clock_timestamp() WHERE id = %s"
+)
+
+
+async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMessage | AcxError]:
+    """Store `requests` in one transaction; per request, the stored row or the error that rejected it.
+
+    Within a session, messages take consecutive sequence numbers in the order of `requests`.
+    Rejected requests (missing session, invalid blob) do not affect the others.
+    """
+    results: list[StoredMessage | AcxError] = []
+    async with conn.transaction():
+        rows = await (
+            await conn.execute(
+                "SELECT id, project_id, ingest_state, message_count, last_message_id, disable_task_tracking"
+                " FROM sessions WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                (sorted({r.session_id for r in requests}),),
+            )
+        ).fetchall()
+        sessions = {row[0]: _SessionCursor(row) for row in rows}
+        inserts: list[tuple[object, ...]] = []
+        for request in requests:
+            cursor = sessions.get(request.session_id)
+            if cursor is None or cursor.project_id != request.project_id:
+                results.append(NotFoundError("session_not_found", "session not found"))
+                continue
+            try:
+                ingested = request.ingest(str(cursor.state))
+            except AcxError as exc:
+                results.append(exc)
+                continue
+            message_id, now = uuid.uuid4(), datetime.now(UTC)
+            inserts.append(
+                (
+                    message_id,
+                    request.session_id,
+                    request.project_id,
+                    cursor.seq,
+                    cursor.last_id,
+                    ingested.role,
+                    request.fmt,
+                    request.raw,
+                    ingested.parts_json.decode(),
+                    request.meta_json,
+                    now,
+                    now,
+                )
+            )
+            status = "disable_tracking" if cursor.disable_tracking else "pending"
+            results.append(StoredMessage(message_id, request.session_id, cursor.last_id, status, now, now))  # type: ignore[arg-type]
+            cursor.state, cursor.last_id, cursor.changed = ingested.new_state_json.decode(), message_id, True
+            cursor.seq = int(str(cursor.seq)) + 1
+        if inserts:
+            async with conn.cursor() as cur:
+                await cur.executemany(_INSERT, inserts)
+                await cur.executemany(
+                    _ADVANCE,
+                    [(c.state, c.seq, c.last_id, sid) for sid, c in sessions.items() if c.changed],
+                )
+    return results
