@@ -93,9 +93,7 @@ def other_project_key(stack: Stack) -> str:
     secret = auth_secret(token)
     assert secret is not None
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO projects (token_hmac, name) VALUES (%s, %s)", (token_hmac(secret, PEPPER), "other")
-        )
+        conn.execute("INSERT INTO projects (token_hmac, name) VALUES (%s, %s)", (token_hmac(secret, PEPPER), "other"))
     return token
 
 
