@@ -5,6 +5,7 @@
     ├── InvalidRequestError  a parameter or body field is invalid (HTTP 400)
     ├── NotFoundError        the resource does not exist *for this project* (HTTP 404)
     ├── ConflictError        the write collides with existing state (HTTP 409)
+    ├── UnprocessableError   well-formed but cannot be honoured (HTTP 422)
     └── TooLargeError        the request or resource exceeds a limit (HTTP 413)
 
 The gateway maps these to the response envelope in one place; the worker treats
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "TooLargeError",
+    "UnprocessableError",
 ]
 
 #: Codes a ``DecodeError`` may carry: conversion.md §7, plus ``invalid_blob`` for other
@@ -91,3 +93,7 @@ class ConflictError(AcxError):
 
 class TooLargeError(AcxError):
     """The request or the resource exceeds a configured limit."""
+
+
+class UnprocessableError(AcxError):
+    """Well-formed, but cannot be honoured (e.g. an idempotency key reused with another body)."""

@@ -9,7 +9,8 @@ import structlog
 
 from acx import codecs, rendering
 from acx.db import renderings as store
-from acx.db.renderings import Conn, RenderInput
+from acx.db.pool import Conn
+from acx.db.renderings import RenderInput
 
 __all__ = ["render_and_store"]
 

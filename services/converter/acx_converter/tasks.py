@@ -13,10 +13,11 @@ from arq import Retry
 
 from acx import jobs, metrics
 from acx.db import renderings as store
+from acx.db import idempotency
 from acx.db.pool import Pool
 from acx.pipeline import render_and_store
 
-__all__ = ["render_message", "sweep_unrendered"]
+__all__ = ["purge_idempotency_keys", "render_message", "sweep_unrendered", "update_gauges_forever"]
 
 _log = structlog.get_logger("acx.converter")
 SWEEP_GRACE_SECONDS = 10.0
@@ -57,6 +58,13 @@ async def sweep_unrendered(ctx: dict[str, Any]) -> int:
     if ids:
         _log.info("sweep re-enqueued messages", count=len(ids))
     return len(ids)
+
+
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """Drop idempotency keys past their retention."""
+    pool: Pool = ctx["pool"]
+    async with pool.connection() as conn:
+        return await idempotency.purge_expired(conn)
 
 
 GAUGE_INTERVAL_SECONDS = 5.0

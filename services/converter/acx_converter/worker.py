@@ -14,7 +14,7 @@ from acx import jobs, tokens
 from acx.config import Settings
 from acx.db.migrate import migrate
 from acx.db.pool import open_pool
-from acx_converter.tasks import render_message, sweep_unrendered, update_gauges_forever
+from acx_converter.tasks import purge_idempotency_keys, render_message, sweep_unrendered, update_gauges_forever
 
 __all__ = ["worker_options"]
 

@@ -23,9 +23,10 @@ from acx.errors import (
     InvalidRequestError,
     NotFoundError,
     TooLargeError,
+    UnprocessableError,
 )
 
-__all__ = ["ApiError", "exception_handlers", "json_response", "ok"]
+__all__ = ["ApiError", "envelope_bytes", "exception_handlers", "json_response", "ok"]
 
 _log = structlog.get_logger("acx.gateway")
 JSON = "application/json"
@@ -56,9 +57,14 @@ def json_response(body: bytes, status: int = 200, headers: dict[str, str] | None
     return Response(content=body, status_code=status, media_type=JSON, headers=headers)
 
 
+def envelope_bytes(data: Any = msgspec.UNSET, msg: str = "") -> bytes:
+    """The encoded success envelope (`code` 0) around `data`."""
+    return _encoder.encode(Envelope(0, msg, data))
+
+
 def ok(data: Any = msgspec.UNSET, status: int = 200, msg: str = "") -> Response[bytes]:
     """A success envelope (`code` 0)."""
-    return json_response(_encoder.encode(Envelope(0, msg, data)), status)
+    return json_response(envelope_bytes(data, msg), status)
 
 
 def _error(status: int, msg: str, data: Any = msgspec.UNSET, headers: dict[str, str] | None = None) -> Response[bytes]:
@@ -71,6 +77,7 @@ _STATUS_OF: dict[type[AcxError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     TooLargeError: 413,
+    UnprocessableError: 422,
 }
 
 

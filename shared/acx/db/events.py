@@ -7,15 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from psycopg import AsyncConnection
 
 from acx.cursor import decode_cursor, encode_cursor
+from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import NotFoundError
 
 __all__ = ["EventPage", "EventRecord", "add_event", "events_between", "list_events"]
 
-Conn = AsyncConnection[tuple[object, ...]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS = "id, session_id, project_id, type, data, created_at, updated_at"
 

@@ -14,13 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from psycopg import AsyncConnection
-
+from acx.db.pool import Conn
 from acx.errors import AcxError, NotFoundError
 
 __all__ = ["IngestResult", "StoreRequest", "StoredMessage", "store_batch"]
-
-Conn = AsyncConnection[tuple[object, ...]]
 
 
 class IngestResult(NamedTuple):

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
-from psycopg import AsyncConnection
 
 from acx.cursor import decode_cursor, encode_cursor
+from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import NotFoundError
 
@@ -21,8 +21,6 @@ __all__ = [
     "read_page",
     "token_total",
 ]
-
-Conn = AsyncConnection[tuple[object, ...]]
 
 
 class MessageRow(NamedTuple):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["Pool", "open_pool"]
+__all__ = ["Conn", "Pool", "open_pool"]
 
-Pool = AsyncConnectionPool[AsyncConnection[tuple[object, ...]]]
+Conn = AsyncConnection[tuple[object, ...]]
+Pool = AsyncConnectionPool[Conn]
 
 
 async def open_pool(database_url: str, *, min_size: int, max_size: int, acquire_timeout: float) -> Pool:

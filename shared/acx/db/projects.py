@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from psycopg import AsyncConnection
+from acx.db.pool import Conn
 
 __all__ = ["create_project", "ensure_default_project", "project_by_token_hmac"]
-
-Conn = AsyncConnection[tuple[object, ...]]
 
 
 async def ensure_default_project(conn: Conn, token_hmac: str) -> uuid.UUID:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
-from psycopg import AsyncConnection
+from acx.db.pool import Conn
 
 __all__ = [
     "RenderInput",
@@ -17,8 +17,6 @@ __all__ = [
     "save_renderings",
     "unrendered_message_ids",
 ]
-
-Conn = AsyncConnection[tuple[object, ...]]
 
 
 class RenderInput(NamedTuple):

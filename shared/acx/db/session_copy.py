@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from psycopg import AsyncConnection
-
+from acx.db.pool import Conn
 from acx.errors import NotFoundError, TooLargeError
 
 __all__ = ["MAX_COPY_MESSAGES", "copy_session"]
 
-Conn = AsyncConnection[tuple[object, ...]]
 MAX_COPY_MESSAGES = 5000
 
 

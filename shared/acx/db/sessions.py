@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from acx.cursor import decode_cursor, encode_cursor
+from acx.db.pool import Conn
 from acx.errors import ConflictError, NotFoundError
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "require_session",
 ]
 
-Conn = AsyncConnection[tuple[object, ...]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS = "id, project_id, user_id, disable_task_tracking, configs, created_at, updated_at"
 

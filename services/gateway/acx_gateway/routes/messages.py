@@ -12,11 +12,15 @@ from litestar import Controller, Request, Response, get, patch, post
 from acx import codecs, metrics, rendering
 from acx.db import events as event_store
 from acx.db import messages as store
-from acx.db.message_writes import IngestResult, StoreRequest
+from acx.db.idempotency import StoredResponse
+from acx.db.message_writes import IngestResult, StoredMessage, StoreRequest, store_batch
+from acx.db.pool import Conn
 from acx.editing import parse_strategies
-from acx.errors import InvalidRequestError, TooLargeError
+from acx.errors import AcxError, InvalidRequestError, TooLargeError
+from acx.model import Message
 from acx_gateway.auth import project_id_of
-from acx_gateway.envelope import json_response, ok
+from acx_gateway.envelope import envelope_bytes, json_response, ok
+from acx_gateway.idempotency import idempotency_key, run_idempotent
 from acx_gateway.pages import build_page, edit_page
 from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
 from acx_gateway.routes._common import decode_body, gateway_state
@@ -64,6 +68,20 @@ def _meta_json(meta: msgspec.Raw) -> str:
     return bytes(meta).decode()
 
 
+def _stored_out(stored: StoredMessage, message: Message, meta_json: str) -> StoredMessageOut:
+    return StoredMessageOut(
+        id=stored.id,
+        session_id=stored.session_id,
+        parent_id=stored.parent_id,
+        role=codecs.acontext_role(message),
+        meta=msgspec.Raw(meta_json.encode()),
+        parts=codecs.render_acontext_parts(message),
+        session_task_process_status=stored.task_status,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+    )
+
+
 class MetaBody(msgspec.Struct):
     """`PATCH …/messages/{message_id}/meta` body."""
 
@@ -86,7 +104,7 @@ class MessageController(Controller):
         meta_json = _meta_json(body.meta)
         blob = msgspec.json.decode(body.blob)
         raw = bytes(body.blob).decode()
-        decoded: list[Any] = []
+        decoded: list[Message] = []
 
         def ingest(state_json: str) -> IngestResult:
             message, result = rendering.ingest(fmt, blob, state_json)
@@ -94,22 +112,28 @@ class MessageController(Controller):
             return result
 
         state = gateway_state(request)
-        stored = await state.batcher.store(StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest))
+        store_request = StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest)
+        key = idempotency_key(request)
+        if key is None:
+            stored = await state.batcher.store(store_request)
+            response = ok(_stored_out(stored, decoded[-1], meta_json), status=201)
+        else:
+            committed: list[StoredMessage] = []
+
+            async def perform(conn: Conn) -> StoredResponse:
+                [result] = await store_batch(conn, [store_request])
+                if isinstance(result, AcxError):
+                    raise result
+                committed.append(result)
+                return StoredResponse(201, envelope_bytes(_stored_out(result, decoded[-1], meta_json)))
+
+            response, replayed = await run_idempotent(state.pool, request, key, perform)
+            if replayed:
+                return response
+            stored = committed[0]
         metrics.MESSAGES_STORED.labels(fmt).inc()
         await state.enqueue_render(stored.id, request.scope.get("state", {}).get("request_id"))
-        message = decoded[-1]
-        out = StoredMessageOut(
-            id=stored.id,
-            session_id=sid,
-            parent_id=stored.parent_id,
-            role=codecs.acontext_role(message),
-            meta=msgspec.Raw(meta_json.encode()),
-            parts=codecs.render_acontext_parts(message),
-            session_task_process_status=stored.task_status,
-            created_at=stored.created_at,
-            updated_at=stored.updated_at,
-        )
-        return ok(out, status=201)
+        return response
 
     @get("/")
     async def list(

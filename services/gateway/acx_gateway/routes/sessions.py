@@ -8,9 +8,12 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 
 from acx.db import sessions as store
+from acx.db.idempotency import StoredResponse
+from acx.db.pool import Conn
 from acx.errors import InvalidRequestError, TooLargeError
 from acx_gateway.auth import project_id_of
-from acx_gateway.envelope import ok
+from acx_gateway.envelope import envelope_bytes, ok
+from acx_gateway.idempotency import idempotency_key, run_idempotent
 from acx_gateway.params import parse_bool, parse_json_object, parse_limit, parse_uuid
 from acx_gateway.routes._common import decode_body, gateway_state, reject_nul
 
@@ -56,8 +59,9 @@ class SessionController(Controller):
         session_id = parse_uuid("use_uuid", body.use_uuid) if body.use_uuid else None
         configs = None if body.configs is None else _checked_configs(body.configs)
         state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            session = await store.create_session(
+
+        async def create(conn: Conn) -> store.SessionRecord:
+            return await store.create_session(
                 conn,
                 project_id_of(request),
                 session_id=session_id,
@@ -65,6 +69,17 @@ class SessionController(Controller):
                 disable_task_tracking=bool(body.disable_task_tracking),
                 configs=configs,
             )
+
+        key = idempotency_key(request)
+        if key is not None:
+
+            async def perform(conn: Conn) -> StoredResponse:
+                return StoredResponse(201, envelope_bytes(await create(conn)))
+
+            response, _ = await run_idempotent(state.pool, request, key, perform)
+            return response
+        async with state.pool.connection() as conn:
+            session = await create(conn)
         return ok(session, status=201)
 
     @get("/")

@@ -1,0 +1,52 @@
+"""`Idempotency-Key` handling for POST writes (IETF draft semantics).
+
+The first response is stored with the write in one transaction and replayed for retries with the
+same key; the same key with a different request is 422, and while the first is still running, 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response
+
+from acx.db.idempotency import StoredResponse, claim, record
+from acx.db.pool import Conn, Pool
+from acx.errors import InvalidRequestError
+from acx_gateway.auth import project_id_of
+from acx_gateway.envelope import json_response
+
+__all__ = ["idempotency_key", "run_idempotent"]
+
+_MAX_KEY_LENGTH = 255
+
+
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    """The request's `Idempotency-Key`, if any (1-255 printable ASCII characters)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= _MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise InvalidRequestError("invalid_idempotency_key", "Idempotency-Key must be 1-255 printable ASCII characters")
+    return key
+
+
+async def run_idempotent(
+    pool: Pool,
+    request: Request[Any, Any, Any],
+    key: str,
+    perform: Callable[[Conn], Awaitable[StoredResponse]],
+) -> tuple[Response[bytes], bool]:
+    """Run `perform` once per key; returns the response and whether it is a replay."""
+    body = await request.body()
+    fingerprint = hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.encode(), body])).hexdigest()
+    project_id = project_id_of(request)
+    async with pool.connection() as conn, conn.transaction():
+        earlier = await claim(conn, project_id, key, fingerprint)
+        if earlier is not None:
+            return json_response(earlier.body, earlier.status, {"Idempotent-Replayed": "true"}), True
+        response = await perform(conn)
+        await record(conn, project_id, key, fingerprint, response)
+    return json_response(response.body, response.status), False
