@@ -12,8 +12,8 @@ import structlog
 from arq import Retry
 
 from acx import jobs, metrics
-from acx.db import renderings as store
 from acx.db import idempotency
+from acx.db import renderings as store
 from acx.db.pool import Pool
 from acx.pipeline import render_and_store
 

@@ -48,7 +48,10 @@ class WorkerSettings:
     """Static part of the worker configuration (arq reads these attributes)."""
 
     functions: ClassVar[list[WorkerCoroutine]] = [render_message]
-    cron_jobs: ClassVar[list[Any]] = [cron(sweep_unrendered, second={0, 15, 30, 45}, run_at_startup=True, unique=True)]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(sweep_unrendered, second={0, 15, 30, 45}, run_at_startup=True, unique=True),
+        cron(purge_idempotency_keys, minute=17, second=0, unique=True),
+    ]
     on_startup = _startup
     on_shutdown = _shutdown
     queue_name = jobs.QUEUE_NAME
