@@ -35,7 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".data")
     db_pool_min: int = 2
     db_pool_max: int = 16
-    db_pool_timeout: float = 5.0
+    db_pool_timeout: float = 3.0
     log_level: str = "INFO"
     log_format: str = "auto"
     max_body_bytes: int = 32 * 1024 * 1024

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ __all__ = ["GatewayState"]
 
 _log = structlog.get_logger("acx.gateway")
 _ENQUEUE_TIMEOUT = 2.0
+_ENQUEUE_BACKOFF = 5.0
 
 
 @dataclass
@@ -30,6 +32,7 @@ class GatewayState:
     queue: ArqRedis
     batcher: StoreBatcher
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
+    enqueue_paused_until: float = 0.0
 
     async def running_jobs(self, job_ids: list[str]) -> int:
         """How many of these jobs a converter is executing right now (arq in-progress keys)."""
@@ -48,10 +51,13 @@ class GatewayState:
         sweep picks up anything whose job was lost (Redis down, flushed, timed out).
         """
         key = str(message_id)
+        if time.monotonic() < self.enqueue_paused_until:
+            return  # Redis failed recently: do not make every store wait for it; the sweep catches up
         try:
             await asyncio.wait_for(
                 self.queue.enqueue_job(jobs.RENDER_MESSAGE, key, request_id, _job_id=jobs.render_job_id(key)),
                 _ENQUEUE_TIMEOUT,
             )
         except Exception as exc:  # noqa: BLE001 - redis-py, asyncio and OS errors all mean "not queued"
+            self.enqueue_paused_until = time.monotonic() + _ENQUEUE_BACKOFF
             _log.warning("enqueue failed; the sweep will render it", message_id=key, error=type(exc).__name__)
