@@ -37,13 +37,19 @@ def data_dir() -> Iterator[Path]:
 
 
 def _processes_using(path: Path) -> list[int]:
-    """Live processes whose command line mentions `path` (postgres -D <path>, redis --dir <path>)."""
+    """Live processes started on `path`: postgres has it in its command line (-D); redis-server
+    rewrites its process title, but runs with its --dir as working directory."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            command = cmdline(int(entry.name))
-            if command and str(path) in command and is_alive(int(entry.name)):
-                found.append(int(entry.name))
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        pid = int(entry.name)
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            cwd = ""
+        if (str(path) in (cmdline(pid) or "") or cwd.startswith(str(path))) and is_alive(pid):
+            found.append(pid)
     return found
 
 
