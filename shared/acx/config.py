@@ -41,6 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 32 * 1024 * 1024
     external_url: str | None = None
     worker_metrics_port: int = 9191
+    sweep_grace_seconds: float = 10.0
 
     @property
     def root_api_key(self) -> str:
@@ -72,6 +73,7 @@ _FIELDS = {
     "MAX_BODY_BYTES": "max_body_bytes",
     "EXTERNAL_URL": "external_url",
     "WORKER_METRICS_PORT": "worker_metrics_port",
+    "SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
 }
 
 
@@ -112,6 +114,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("DB_POOL_MIN must be >= 1 and <= DB_POOL_MAX")
     if not 0 <= settings.worker_metrics_port < 65536:
         raise ConfigError("WORKER_METRICS_PORT must be between 0 (disabled) and 65535")
+    if settings.sweep_grace_seconds < 0:
+        raise ConfigError("SWEEP_GRACE_SECONDS must be >= 0")
     if settings.db_pool_timeout <= 0:
         raise ConfigError("DB_POOL_TIMEOUT must be > 0 seconds")
     if settings.log_format not in ("auto", "json", "console"):

@@ -20,7 +20,6 @@ from acx.pipeline import render_and_store
 __all__ = ["purge_idempotency_keys", "render_message", "sweep_unrendered", "update_gauges_forever"]
 
 _log = structlog.get_logger("acx.converter")
-SWEEP_GRACE_SECONDS = 10.0
 SWEEP_BATCH = 1000
 
 
@@ -51,7 +50,7 @@ async def sweep_unrendered(ctx: dict[str, Any]) -> int:
     """Re-enqueue messages still pending after a grace period (lost enqueue, flushed Redis, killed worker)."""
     pool: Pool = ctx["pool"]
     async with pool.connection() as conn:
-        ids = await store.unrendered_message_ids(conn, SWEEP_GRACE_SECONDS, SWEEP_BATCH)
+        ids = await store.unrendered_message_ids(conn, ctx["settings"].sweep_grace_seconds, SWEEP_BATCH)
     for message_id in ids:
         key = str(message_id)
         await ctx["redis"].enqueue_job(jobs.RENDER_MESSAGE, key, _job_id=jobs.render_job_id(key))
