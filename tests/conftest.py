@@ -70,7 +70,7 @@ def embedded_servers() -> Iterator[EmbeddedServers | None]:
     )
     try:
         servers.start()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means "no servers": report it
         unavailable(f"cannot start embedded servers under {TEST_DATA_DIR}: {exc}")
     try:
         yield servers
@@ -103,8 +103,9 @@ def _drop_stale_databases(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     # Sessions killed before their teardown leave databases behind; on our own embedded server
     # the PID in the name tells whether the owner is gone.
     rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (_TEST_DB_PREFIX,)).fetchall()
-    for (datname,) in rows:
-        pid = str(datname).removeprefix(_TEST_DB_PREFIX).split("_", 1)[0]
+    for (raw_name,) in rows:
+        datname = str(raw_name)
+        pid = datname.removeprefix(_TEST_DB_PREFIX).split("_", 1)[0]
         if pid.isdigit() and not is_alive(int(pid)):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(datname)))
 

@@ -16,7 +16,9 @@ from acx._proc import is_alive
 from acx.config import Settings
 from acx.devserver import Child, main, run
 
-URLS = {"database_url": "postgresql://postgres@127.0.0.1:1/unused", "redis_url": "redis://127.0.0.1:1/0"}
+DATABASE_URL = "postgresql://postgres@127.0.0.1:1/unused"
+REDIS_URL = "redis://127.0.0.1:1/0"
+URLS = {"database_url": DATABASE_URL, "redis_url": REDIS_URL}  # for the driver script
 
 
 def _free_port() -> int:
@@ -50,18 +52,23 @@ def test_a_dying_child_stops_the_others(tmp_path: Path) -> None:
         Child("gateway", _sleeper(tmp_path / "gateway")),
         Child("converter", _sleeper(tmp_path / "converter", exit_code=3)),
     ]
-    rc = run(Settings(data_dir=tmp_path, **URLS), children=children, ready=lambda _: False, out=out)
+    rc = run(
+        Settings(data_dir=tmp_path, database_url=DATABASE_URL, redis_url=REDIS_URL),
+        children=children,
+        ready=lambda _: False,
+        out=out,
+    )
     assert rc == 3
     assert "converter exited with code 3" in out.getvalue()
     assert not is_alive(_pid(tmp_path / "gateway"))
     # The children got the URLs in their environment.
-    assert (tmp_path / "gateway").read_text().split()[1] == URLS["database_url"]
+    assert (tmp_path / "gateway").read_text().split()[1] == DATABASE_URL
 
 
 def test_gateway_that_never_answers_is_an_error(tmp_path: Path) -> None:
     out = io.StringIO()
     children = [Child("gateway", _sleeper(tmp_path / "gateway"))]
-    settings = Settings(data_dir=tmp_path, **URLS)
+    settings = Settings(data_dir=tmp_path, database_url=DATABASE_URL, redis_url=REDIS_URL)
     rc = run(settings, children=children, ready=lambda _: False, ready_timeout=0.5, out=out)
     assert rc == 1
     assert "did not answer" in out.getvalue()
