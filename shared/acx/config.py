@@ -86,11 +86,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     raw = {field: env[name] for name, field in _FIELDS.items() if env.get(name, "").strip()}
     try:
-        settings = msgspec.convert(raw, Settings, strict=False)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid configuration: {_env_name(str(exc))}") from None
     _validate(settings)
     return settings
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
 
 
 def _env_name(message: str) -> str:

@@ -44,11 +44,6 @@ def test_values_are_parsed() -> None:
     assert settings.base_url == "http://localhost:9000"  # wildcard binds are reached via localhost
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="acx.config bug: msgspec.convert(strict=False) does not turn str into Path, so any DATA_DIR "
-    "raises ConfigError; remove this mark once config.py converts it",
-)
 def test_data_dir_is_parsed() -> None:
     assert load_settings({"DATA_DIR": "/var/lib/acx"}).data_dir == Path("/var/lib/acx")
 
