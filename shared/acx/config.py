@@ -42,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     external_url: str | None = None
     worker_metrics_port: int = 9191
     sweep_grace_seconds: float = 10.0
+    rate_limit_rps: float = 1000.0
+    rate_limit_burst: int = 2000
 
     @property
     def root_api_key(self) -> str:
@@ -74,6 +76,8 @@ _FIELDS = {
     "EXTERNAL_URL": "external_url",
     "WORKER_METRICS_PORT": "worker_metrics_port",
     "SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
+    "RATE_LIMIT_RPS": "rate_limit_rps",
+    "RATE_LIMIT_BURST": "rate_limit_burst",
 }
 
 
@@ -122,6 +126,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("WORKER_METRICS_PORT must be between 0 (disabled) and 65535")
     if settings.sweep_grace_seconds < 0:
         raise ConfigError("SWEEP_GRACE_SECONDS must be >= 0")
+    if settings.rate_limit_rps < 0 or settings.rate_limit_burst < 1:
+        raise ConfigError("RATE_LIMIT_RPS must be >= 0 (0 disables) and RATE_LIMIT_BURST >= 1")
     if settings.db_pool_timeout <= 0:
         raise ConfigError("DB_POOL_TIMEOUT must be > 0 seconds")
     if settings.log_format not in ("auto", "json", "console"):

@@ -23,6 +23,7 @@ from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware
+from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController
 from acx_gateway.routes.session_ops import SessionOpsController
@@ -63,7 +64,10 @@ def create_app(settings: Settings) -> Litestar:
         )
         tokens.warm_up()
         batcher = StoreBatcher(pool, flushers=max(1, settings.db_pool_max // 4))
-        app.state.gateway = GatewayState(settings=settings, pool=pool, queue=queue, batcher=batcher)
+        limiter = (
+            RateLimiter(queue, settings.rate_limit_rps, settings.rate_limit_burst) if settings.rate_limit_rps else None
+        )
+        app.state.gateway = GatewayState(settings=settings, pool=pool, queue=queue, batcher=batcher, limiter=limiter)
         _log.info("gateway ready", base_url=settings.base_url)
         try:
             yield

@@ -41,6 +41,10 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         project_id = await _lookup(state, token)
         if project_id is None:
             raise _unauthorized()
+        if state.limiter is not None:
+            wait = await state.limiter.retry_after(project_id)
+            if wait:
+                raise ApiError(429, "rate limit exceeded, retry later", headers={"Retry-After": str(wait)})
         return AuthenticationResult(user=None, auth=project_id)
 
 

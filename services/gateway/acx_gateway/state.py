@@ -15,6 +15,7 @@ from acx import jobs
 from acx.config import Settings
 from acx.db.pool import Pool
 from acx_gateway.batcher import StoreBatcher
+from acx_gateway.ratelimit import RateLimiter
 
 __all__ = ["GatewayState"]
 
@@ -31,6 +32,7 @@ class GatewayState:
     pool: Pool
     queue: ArqRedis
     batcher: StoreBatcher
+    limiter: RateLimiter | None = None
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
     enqueue_paused_until: float = 0.0
 
