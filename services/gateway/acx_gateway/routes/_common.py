@@ -10,7 +10,7 @@ from litestar import Request
 from acx.errors import InvalidRequestError
 from acx_gateway.state import GatewayState
 
-__all__ = ["decode_body", "gateway_state", "reject_nul"]
+__all__ = ["decode_body", "gateway_state", "reject_nul", "reject_nul_text"]
 
 T = TypeVar("T")
 
@@ -36,3 +36,9 @@ def reject_nul(name: str, encoded: bytes) -> None:
     """PostgreSQL jsonb cannot hold U+0000: refuse it up front instead of failing in the database."""
     if b"\\u0000" in encoded:
         raise InvalidRequestError("invalid_parameter", f"{name} must not contain NUL (\\u0000) characters")
+
+
+def reject_nul_text(name: str, value: str | None) -> None:
+    """PostgreSQL text cannot hold U+0000 either: refuse it in plain string fields."""
+    if value and "\x00" in value:
+        raise InvalidRequestError("invalid_parameter", f"{name} must not contain NUL characters")

@@ -19,7 +19,7 @@ from acx.pipeline import render_and_store
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import ok
 from acx_gateway.params import parse_bool, parse_limit, parse_uuid
-from acx_gateway.routes._common import decode_body, gateway_state, reject_nul
+from acx_gateway.routes._common import decode_body, gateway_state, reject_nul_text
 
 __all__ = ["SessionOpsController"]
 
@@ -96,7 +96,7 @@ class SessionOpsController(Controller):
             raise InvalidRequestError("invalid_body", "type is required and must be a non-empty string")
         if not body.data or not isinstance(msgspec.json.decode(body.data), dict):
             raise InvalidRequestError("invalid_body", "data is required and must be a JSON object")
-        reject_nul("event", bytes(body.data) + body.type.encode())
+        reject_nul_text("type", body.type)
         state = gateway_state(request)
         async with state.pool.connection() as conn:
             event = await event_store.add_event(conn, project_id_of(request), sid, body.type, bytes(body.data).decode())

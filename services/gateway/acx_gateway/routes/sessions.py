@@ -15,7 +15,7 @@ from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import envelope_bytes, ok
 from acx_gateway.idempotency import idempotency_key, run_idempotent
 from acx_gateway.params import parse_bool, parse_json_object, parse_limit, parse_uuid
-from acx_gateway.routes._common import decode_body, gateway_state, reject_nul
+from acx_gateway.routes._common import decode_body, gateway_state, reject_nul, reject_nul_text
 
 __all__ = ["SessionController"]
 
@@ -56,6 +56,7 @@ class SessionController(Controller):
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Create a session (optionally with a caller-chosen id: 409 if it is taken)."""
         body = await decode_body(request, CreateSession)
+        reject_nul_text("user", body.user)
         session_id = parse_uuid("use_uuid", body.use_uuid) if body.use_uuid else None
         configs = None if body.configs is None else _checked_configs(body.configs)
         state = gateway_state(request)
@@ -93,6 +94,7 @@ class SessionController(Controller):
         time_desc: str | None = None,
     ) -> Response[bytes]:
         """List the project's sessions, keyset-paginated."""
+        reject_nul_text("user", user)
         configs_filter = parse_json_object("filter_by_configs", filter_by_configs)
         if configs_filter:
             reject_nul("filter_by_configs", msgspec.json.encode(configs_filter))
