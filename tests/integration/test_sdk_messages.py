@@ -679,6 +679,13 @@ SAMPLES: list[tuple[str, dict[str, Any], Expect]] = [
 ]
 
 
+def _stable(page: dict[str, Any]) -> dict[str, Any]:
+    """A page without the per-message fields processing may legitimately change (status, updated_at)."""
+    volatile = {"session_task_process_status", "updated_at"}
+    items = [{k: v for k, v in item.items() if k not in volatile} for item in page["items"]]
+    return {**page, "items": items}
+
+
 def test_readable_without_worker_then_cached(worker_stopped: Stack) -> None:
     """With the converter down, messages render inline; once it is back, renderings get cached."""
     stack = worker_stopped
@@ -707,7 +714,7 @@ def test_readable_without_worker_then_cached(worker_stopped: Stack) -> None:
         )
         for fmt in FORMATS:
             page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
-            assert page.model_dump() == inline[fmt], f"cached {fmt} rendering differs from the inline one"
+            assert _stable(page.model_dump()) == _stable(inline[fmt]), f"cached {fmt} differs from the inline one"
 
 
 def test_same_format_reads_are_verbatim(client: acontext.AcontextClient, http: httpx.Client) -> None:
