@@ -39,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     log_format: str = "auto"
     max_body_bytes: int = 32 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
     external_url: str | None = None
     worker_metrics_port: int = 9191
     sweep_grace_seconds: float = 10.0
@@ -73,6 +74,7 @@ _FIELDS = {
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "MAX_BODY_BYTES": "max_body_bytes",
+    "MAX_UPLOAD_BYTES": "max_upload_bytes",
     "EXTERNAL_URL": "external_url",
     "WORKER_METRICS_PORT": "worker_metrics_port",
     "SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
@@ -110,27 +112,35 @@ def _env_name(message: str) -> str:
 
 
 def _validate(settings: Settings) -> None:
-    if not 0 < settings.port < 65536:
-        raise ConfigError(f"PORT must be between 1 and 65535, got {settings.port}")
-    if settings.database_url and urlsplit(settings.database_url).scheme not in ("postgres", "postgresql"):
-        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
-    if settings.redis_url and urlsplit(settings.redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("REDIS_URL must be a redis:// URL")
-    if not settings.root_api_bearer_token.strip() or any(c.isspace() for c in settings.root_api_bearer_token):
-        raise ConfigError("ROOT_API_BEARER_TOKEN must be a non-empty string without whitespace")
-    if len(settings.secret_pepper) < 8:
-        raise ConfigError("SECRET_PEPPER must be at least 8 characters")
-    if not 1 <= settings.db_pool_min <= settings.db_pool_max:
-        raise ConfigError("DB_POOL_MIN must be >= 1 and <= DB_POOL_MAX")
-    if not 0 <= settings.worker_metrics_port < 65536:
-        raise ConfigError("WORKER_METRICS_PORT must be between 0 (disabled) and 65535")
-    if settings.sweep_grace_seconds < 0:
-        raise ConfigError("SWEEP_GRACE_SECONDS must be >= 0")
-    if settings.rate_limit_rps < 0 or settings.rate_limit_burst < 1:
-        raise ConfigError("RATE_LIMIT_RPS must be >= 0 (0 disables) and RATE_LIMIT_BURST >= 1")
-    if settings.db_pool_timeout <= 0:
-        raise ConfigError("DB_POOL_TIMEOUT must be > 0 seconds")
-    if settings.log_format not in ("auto", "json", "console"):
-        raise ConfigError("LOG_FORMAT must be one of auto, json, console")
-    if settings.max_body_bytes < 1024:
-        raise ConfigError("MAX_BODY_BYTES must be at least 1024")
+    s = settings
+    token = s.root_api_bearer_token
+    rules = [
+        (0 < s.port < 65536, f"PORT must be between 1 and 65535, got {s.port}"),
+        (
+            not s.database_url or urlsplit(s.database_url).scheme in ("postgres", "postgresql"),
+            "DATABASE_URL must be a postgresql:// URL",
+        ),
+        (
+            not s.redis_url or urlsplit(s.redis_url).scheme in ("redis", "rediss", "unix"),
+            "REDIS_URL must be a redis:// URL",
+        ),
+        (
+            bool(token.strip()) and not any(c.isspace() for c in token),
+            "ROOT_API_BEARER_TOKEN must be a non-empty string without whitespace",
+        ),
+        (len(s.secret_pepper) >= 8, "SECRET_PEPPER must be at least 8 characters"),
+        (1 <= s.db_pool_min <= s.db_pool_max, "DB_POOL_MIN must be >= 1 and <= DB_POOL_MAX"),
+        (s.db_pool_timeout > 0, "DB_POOL_TIMEOUT must be > 0 seconds"),
+        (0 <= s.worker_metrics_port < 65536, "WORKER_METRICS_PORT must be between 0 (disabled) and 65535"),
+        (s.sweep_grace_seconds >= 0, "SWEEP_GRACE_SECONDS must be >= 0"),
+        (
+            s.rate_limit_rps >= 0 and s.rate_limit_burst >= 1,
+            "RATE_LIMIT_RPS must be >= 0 (0 disables) and RATE_LIMIT_BURST >= 1",
+        ),
+        (s.log_format in ("auto", "json", "console"), "LOG_FORMAT must be one of auto, json, console"),
+        (s.max_body_bytes >= 1024, "MAX_BODY_BYTES must be at least 1024"),
+        (s.max_upload_bytes > 0, "MAX_UPLOAD_BYTES must be > 0"),
+    ]
+    for valid, problem in rules:
+        if not valid:
+            raise ConfigError(problem)

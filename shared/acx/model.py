@@ -18,6 +18,7 @@ import msgspec
 
 __all__ = [
     "AnyMedia",
+    "AssetRef",
     "AudioPart",
     "ContentForm",
     "DataPart",
@@ -61,6 +62,14 @@ class TextPart(_Part, tag="text"):
     refusal: bool = False
 
 
+class AssetRef(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """An uploaded file stored content-addressed in the project's asset store."""
+
+    sha256: str
+    mime: str
+    size: int
+
+
 class MediaPart(_Part):
     """Shared fields of binary content. Exactly one source is set: ``data`` (base64),
     ``url`` (any URI, passed by reference) or ``file_id`` (a provider Files-API id, only
@@ -74,6 +83,8 @@ class MediaPart(_Part):
     filename: str | None = None
     file_field: str | None = None
     cache: bool = False
+    #: Set for uploads: the bytes are also in ``data`` (so every format renders without I/O).
+    asset: AssetRef | None = None
 
 
 class ImagePart(MediaPart, tag="image"):

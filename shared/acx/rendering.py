@@ -6,6 +6,7 @@ Used by the gateway (ingest on store, inline rendering on a cache miss) and by t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import msgspec
@@ -39,10 +40,17 @@ class Rendering(msgspec.Struct, frozen=True):
     item_count: int
 
 
-def ingest(fmt: codecs.Format, blob: Any, state_json: str) -> tuple[Message, IngestResult]:
-    """Decode a blob against the session's ingest state (raises DecodeError)."""
+def ingest(
+    fmt: codecs.Format, blob: Any, state_json: str, prepare: Callable[[Message], Message] | None = None
+) -> tuple[Message, IngestResult]:
+    """Decode a blob against the session's ingest state (raises DecodeError).
+
+    `prepare` adjusts the decoded message before it is stored (e.g. attaching uploads).
+    """
     state = _state_decoder.decode(state_json) if state_json not in ("", "{}") else IngestState()
     message, new_state = codecs.decode_blob(fmt, blob, state)
+    if prepare is not None:
+        message = prepare(message)
     result = IngestResult(codecs.acontext_role(message), _encoder.encode(message), _encoder.encode(new_state))
     return message, result
 

@@ -198,6 +198,8 @@ def _render(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branc
         return _shape("text", part.text, meta)
     if isinstance(part, MediaPart):
         kind = {ImagePart: "image", AudioPart: "audio", VideoPart: "video"}.get(type(part), "file")
+        if part.asset is not None:
+            return _asset_shape(kind, part)
         out = _shape(kind, None, _media_meta(part))
         if part.file_field is not None:
             out["file_field"] = part.file_field
@@ -224,6 +226,26 @@ def _render(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branc
         return _shape("data", None, {**part.meta, "data_type": part.data_type})
     assert isinstance(part, UnsupportedPart)
     return _shape("data", None, {"data_type": part.what, "data": json.loads(json.dumps(part.raw))})
+
+
+def _asset_shape(kind: str, part: MediaPart) -> dict[str, Any]:
+    """An uploaded file: the asset pointer upstream returns, without the inline bytes."""
+    assert part.asset is not None
+    asset = part.asset
+    out: dict[str, Any] = {
+        "type": kind,
+        "asset": {
+            "bucket": "",
+            "s3_key": f"assets/{asset.sha256}",
+            "etag": "",
+            "sha256": asset.sha256,
+            "mime": asset.mime,
+            "size_b": asset.size,
+        },
+    }
+    if part.filename:
+        out["filename"] = part.filename
+    return out
 
 
 def _shape(kind: str, text: str | None, meta: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from acx.assets import Upload
+from acx.db.assets import add_references
 from acx.db.pool import Conn
 from acx.errors import AcxError, NotFoundError
 
@@ -38,6 +40,7 @@ class StoreRequest(NamedTuple):
     raw: str
     meta_json: str
     ingest: Callable[[str], IngestResult]
+    uploads: tuple[Upload, ...] = ()
 
 
 class StoredMessage(NamedTuple):
@@ -88,6 +91,7 @@ async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMe
         ).fetchall()
         sessions = {row[0]: _SessionCursor(row) for row in rows}
         inserts: list[tuple[object, ...]] = []
+        references: list[tuple[uuid.UUID, uuid.UUID, Upload]] = []
         for request in requests:
             cursor = sessions.get(request.session_id)
             if cursor is None or cursor.project_id != request.project_id:
@@ -115,6 +119,7 @@ async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMe
                     now,
                 )
             )
+            references.extend((message_id, request.project_id, upload) for upload in request.uploads)
             status = "disable_tracking" if cursor.disable_tracking else "pending"
             results.append(StoredMessage(message_id, request.session_id, cursor.last_id, status, now, now))  # type: ignore[arg-type]
             cursor.state, cursor.last_id, cursor.changed = ingested.new_state_json.decode(), message_id, True
@@ -126,4 +131,5 @@ async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMe
                     _ADVANCE,
                     [(c.state, c.seq, c.last_id, sid) for sid, c in sessions.items() if c.changed],
                 )
+            await add_references(conn, references)
     return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from acx.db.assets import copy_references
 from acx.db.pool import Conn
 from acx.errors import NotFoundError, TooLargeError
 
@@ -66,6 +67,7 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
             " SELECT c.new_id, r.format, r.codec_version, r.body, r.item_count"
             " FROM renderings r JOIN copy_ids c ON c.old_id = r.message_id"
         )
+        await copy_references(conn, project_id)
         await conn.execute(
             "INSERT INTO session_events (id, session_id, project_id, type, data, created_at, updated_at)"
             " SELECT gen_random_uuid(), %s, project_id, type, data, created_at, updated_at"

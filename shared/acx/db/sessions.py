@@ -10,6 +10,7 @@ import msgspec
 from psycopg.types.json import Jsonb
 
 from acx.cursor import decode_cursor, encode_cursor
+from acx.db.assets import release_session
 from acx.db.pool import Conn
 from acx.errors import ConflictError, NotFoundError
 
@@ -131,10 +132,13 @@ async def get_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) 
     return _record(row)
 
 
-async def require_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:
-    """Raise NotFoundError unless the session exists in the project."""
+async def require_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, *, lock: bool = False) -> None:
+    """Raise NotFoundError unless the session exists in the project (`lock`: FOR UPDATE)."""
     row = await (
-        await conn.execute("SELECT 1 FROM sessions WHERE id = %s AND project_id = %s", (session_id, project_id))
+        await conn.execute(
+            "SELECT 1 FROM sessions WHERE id = %s AND project_id = %s" + (" FOR UPDATE" if lock else ""),
+            (session_id, project_id),
+        )
     ).fetchone()
     if row is None:
         raise _not_found()
@@ -183,14 +187,11 @@ async def list_sessions(
 
 
 async def delete_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:
-    """Delete a session with its messages and renderings (FK cascade)."""
-    row = await (
-        await conn.execute(
-            "DELETE FROM sessions WHERE id = %s AND project_id = %s RETURNING id", (session_id, project_id)
-        )
-    ).fetchone()
-    if row is None:
-        raise _not_found()
+    """Delete a session with its messages and renderings (FK cascade), releasing its assets."""
+    async with conn.transaction():
+        await require_session(conn, project_id, session_id, lock=True)
+        await release_session(conn, project_id, session_id)
+        await conn.execute("DELETE FROM sessions WHERE id = %s", (session_id,))
 
 
 async def replace_configs(

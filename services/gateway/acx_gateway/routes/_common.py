@@ -10,7 +10,7 @@ from litestar import Request
 from acx.errors import InvalidRequestError
 from acx_gateway.state import GatewayState
 
-__all__ = ["decode_body", "gateway_state", "reject_nul", "reject_nul_text"]
+__all__ = ["decode_body", "decode_json", "gateway_state", "reject_nul", "reject_nul_text"]
 
 T = TypeVar("T")
 
@@ -23,7 +23,11 @@ def gateway_state(request: Request[Any, Any, Any]) -> GatewayState:
 
 async def decode_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
     """Decode a JSON body into `kind`; an empty body counts as `{}` (older SDKs send none)."""
-    body = await request.body()
+    return decode_json(await request.body(), kind)
+
+
+def decode_json(body: bytes, kind: type[T]) -> T:
+    """Decode JSON bytes into `kind`, with 400s that say what is wrong."""
     try:
         return msgspec.json.decode(body or b"{}", type=kind)
     except msgspec.ValidationError as exc:

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 
 from acx import codecs, metrics, rendering
+from acx.assets import Upload, attach_uploads
 from acx.db import events as event_store
 from acx.db import messages as store
 from acx.db.idempotency import StoredResponse
@@ -23,7 +24,8 @@ from acx_gateway.envelope import envelope_bytes, json_response, ok
 from acx_gateway.idempotency import idempotency_key, run_idempotent
 from acx_gateway.pages import build_page, edit_page
 from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
-from acx_gateway.routes._common import decode_body, gateway_state
+from acx_gateway.routes._common import decode_body, decode_json, gateway_state
+from acx_gateway.uploads import is_multipart, read_multipart, uploads_for
 
 __all__ = ["MessageController"]
 
@@ -97,22 +99,30 @@ class MessageController(Controller):
     async def store(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
         """Validate, normalise and persist one message; queue its rendering."""
         sid = parse_uuid("session_id", session_id)
-        body = await decode_body(request, StoreMessageBody)
+        state = gateway_state(request)
+        files: dict[str, Upload] = {}
+        if is_multipart(request):
+            payload, files = await read_multipart(request, state.settings.max_upload_bytes)
+            body = decode_json(payload, StoreMessageBody)
+        else:
+            body = await decode_body(request, StoreMessageBody)
         fmt = _format(body.format)
         if not body.blob:
             raise InvalidRequestError("invalid_body", "blob is required")
         meta_json = _meta_json(body.meta)
         blob = msgspec.json.decode(body.blob)
         raw = bytes(body.blob).decode()
+        uploads = uploads_for(fmt, blob, files)
+        by_field = {upload.field: upload for upload in uploads}
         decoded: list[Message] = []
 
         def ingest(state_json: str) -> IngestResult:
-            message, result = rendering.ingest(fmt, blob, state_json)
+            prepare = (lambda message: attach_uploads(message, by_field)) if uploads else None
+            message, result = rendering.ingest(fmt, blob, state_json, prepare)
             decoded.append(message)
             return result
 
-        state = gateway_state(request)
-        store_request = StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest)
+        store_request = StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest, uploads)
         key = idempotency_key(request)
         if key is None:
             stored = await state.batcher.store(store_request)

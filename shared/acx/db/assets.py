@@ -1,0 +1,89 @@
+"""SQL for uploaded assets and their reference counts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from acx.assets import Upload
+from acx.db.pool import Conn
+
+__all__ = ["AssetBytes", "add_references", "copy_references", "get_asset", "release_session"]
+
+
+class AssetBytes(NamedTuple):
+    """An asset's type and content."""
+
+    mime: str
+    data: bytes
+
+
+async def add_references(conn: Conn, rows: Iterable[tuple[uuid.UUID, uuid.UUID, Upload]]) -> None:
+    """Store each (message, project, upload) and count one reference per message and file."""
+    unique = {(message_id, upload.sha256): (message_id, project_id, upload) for message_id, project_id, upload in rows}
+    if not unique:
+        return
+    counts: dict[tuple[uuid.UUID, str], tuple[Upload, int]] = {}
+    for _, project_id, upload in unique.values():
+        known = counts.get((project_id, upload.sha256))
+        counts[(project_id, upload.sha256)] = (upload, known[1] + 1 if known else 1)
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO assets (project_id, sha256, mime, size_b, data, ref_count) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (project_id, sha256) DO UPDATE SET ref_count = assets.ref_count + EXCLUDED.ref_count",
+            [(p, sha, u.mime, len(u.data), u.data, n) for (p, sha), (u, n) in counts.items()],
+        )
+        await cur.executemany(
+            "INSERT INTO message_assets (message_id, project_id, sha256, filename) VALUES (%s, %s, %s, %s)",
+            [(m, p, u.sha256, u.filename) for m, p, u in unique.values()],
+        )
+
+
+async def release_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """Drop the references a session's messages hold; delete assets nobody references any more.
+
+    Call inside the transaction that deletes the session, before the delete.
+    """
+    released = await (
+        await conn.execute(
+            "WITH refs AS (SELECT ma.sha256, count(*) AS n FROM message_assets ma"
+            " JOIN messages m ON m.id = ma.message_id WHERE m.session_id = %s GROUP BY ma.sha256)"
+            " UPDATE assets a SET ref_count = a.ref_count - refs.n FROM refs"
+            " WHERE a.project_id = %s AND a.sha256 = refs.sha256 RETURNING a.sha256",
+            (session_id, project_id),
+        )
+    ).fetchall()
+    if released:
+        await conn.execute(
+            "DELETE FROM assets WHERE project_id = %s AND sha256 = ANY(%s) AND ref_count = 0",
+            (project_id, [row[0] for row in released]),
+        )
+
+
+async def copy_references(conn: Conn, project_id: uuid.UUID) -> None:
+    """Share a copied session's assets: uses the `copy_ids` mapping of the running copy."""
+    await conn.execute(
+        "INSERT INTO message_assets (message_id, project_id, sha256, filename)"
+        " SELECT c.new_id, ma.project_id, ma.sha256, ma.filename"
+        " FROM message_assets ma JOIN copy_ids c ON c.old_id = ma.message_id"
+    )
+    await conn.execute(
+        "UPDATE assets a SET ref_count = a.ref_count + r.n FROM"
+        " (SELECT ma.sha256, count(*) AS n FROM message_assets ma JOIN copy_ids c ON c.new_id = ma.message_id"
+        " GROUP BY ma.sha256) r WHERE a.project_id = %s AND a.sha256 = r.sha256",
+        (project_id,),
+    )
+
+
+async def get_asset(conn: Conn, project_id: uuid.UUID, sha256: str) -> AssetBytes | None:
+    """An asset of the project, if it exists."""
+    row = await (
+        await conn.execute("SELECT mime, data FROM assets WHERE project_id = %s AND sha256 = %s", (project_id, sha256))
+    ).fetchone()
+    if row is None:
+        return None
+    mime, data = row
+    assert isinstance(mime, str)
+    assert isinstance(data, bytes | memoryview)
+    return AssetBytes(mime, bytes(data))
