@@ -41,7 +41,7 @@ def sdk_009() -> Path:
     if not marker.exists():
         staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
-        uv = shutil.which("uv")
+        uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` exports UV
         if uv is not None:
             cmd = [uv, "pip", "install", "--python", sys.executable, "--target", str(staging)]
         else:
