@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import collections.abc
+import functools
 import itertools
 import json
 import re
@@ -39,6 +40,11 @@ _ANTHROPIC_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _GEMINI_DATA = ("text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode")
 
 
+@functools.cache
+def _hints(tp: Any) -> dict[str, Any]:
+    return typing.get_type_hints(tp, include_extras=True)
+
+
 def strict_errors(tp: Any, value: Any, path: str = "$") -> list[str]:
     """Errors of ``value`` against ``tp``, treating TypedDicts as closed (no unknown keys)."""
     origin = typing.get_origin(tp)
@@ -57,7 +63,7 @@ def strict_errors(tp: Any, value: Any, path: str = "$") -> list[str]:
     if typing_extensions.is_typeddict(tp):
         if not isinstance(value, dict):
             return [f"{path}: expected object for {tp.__name__}"]
-        hints = typing.get_type_hints(tp, include_extras=True)
+        hints = _hints(tp)
         errors = [f"{path}.{k}: unknown key for {tp.__name__}" for k in value if k not in hints]
         errors += [f"{path}.{k}: missing required key" for k in tp.__required_keys__ if k not in value]
         for key, item in value.items():
