@@ -24,6 +24,7 @@ from acx_gateway.batcher import StoreBatcher
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware
 from acx_gateway.ratelimit import RateLimiter
+from acx_gateway.routes.assets import download_asset, public_material
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController
 from acx_gateway.routes.session_ops import SessionOpsController
@@ -85,11 +86,12 @@ def create_app(settings: Settings) -> Litestar:
             MessageController,
             RenderController,
             ConvertController,
+            download_asset,
         ],
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
     )
     return Litestar(
-        route_handlers=[api, healthz, readyz, metrics_endpoint],
+        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint],
         middleware=[observability_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

@@ -19,7 +19,7 @@ from acx.db.messages import MessageRow, Page
 from acx.editing import Strategy, apply_strategies
 from acx.model import Message
 
-__all__ = ["MessagesPage", "PageEntry", "build_page", "edit_page"]
+__all__ = ["MessagesPage", "PageEntry", "PublicUrl", "build_page", "edit_page"]
 
 _encoder = msgspec.json.Encoder()
 
@@ -44,6 +44,13 @@ class AcontextItemHead(msgspec.Struct):
     task_id: None = None
 
 
+class PublicUrl(msgspec.Struct):
+    """A signed public URL of an asset."""
+
+    url: str
+    expire_at: datetime
+
+
 class MessagesPage(msgspec.Struct, omit_defaults=True):
     """`GET /session/{id}/messages` data; `items` and `metas` are spliced from cached JSON."""
 
@@ -55,6 +62,7 @@ class MessagesPage(msgspec.Struct, omit_defaults=True):
     next_cursor: str | None = None
     edit_at_message_id: str | None = None
     events: list[EventRecord] | None = None
+    public_urls: dict[str, PublicUrl] | None = None
 
 
 def edit_page(

@@ -105,7 +105,7 @@ def _openai(messages: Conversation) -> RequestRendering:
                     pending = (item.payload, [mid])
                 else:
                     pending[0]["content"].extend(item.payload["content"])
-                    pending[1].append(mid) if mid not in pending[1] else None
+                    pending[1].append(mid)
                 continue
             if pending is not None:
                 out.append(pending[0])

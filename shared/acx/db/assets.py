@@ -9,7 +9,15 @@ from typing import NamedTuple
 from acx.assets import Upload
 from acx.db.pool import Conn
 
-__all__ = ["AssetBytes", "add_references", "copy_references", "get_asset", "release_session"]
+__all__ = [
+    "AssetBytes",
+    "add_references",
+    "assets_of_messages",
+    "copy_references",
+    "get_asset",
+    "release_session",
+    "session_asset",
+]
 
 
 class AssetBytes(NamedTuple):
@@ -17,6 +25,15 @@ class AssetBytes(NamedTuple):
 
     mime: str
     data: bytes
+
+
+def _asset_bytes(row: tuple[object, ...] | None) -> AssetBytes | None:
+    if row is None:
+        return None
+    mime, data = row
+    assert isinstance(mime, str)
+    assert isinstance(data, bytes | memoryview)
+    return AssetBytes(mime, bytes(data))
 
 
 async def add_references(conn: Conn, rows: Iterable[tuple[uuid.UUID, uuid.UUID, Upload]]) -> None:
@@ -81,9 +98,27 @@ async def get_asset(conn: Conn, project_id: uuid.UUID, sha256: str) -> AssetByte
     row = await (
         await conn.execute("SELECT mime, data FROM assets WHERE project_id = %s AND sha256 = %s", (project_id, sha256))
     ).fetchone()
-    if row is None:
-        return None
-    mime, data = row
-    assert isinstance(mime, str)
-    assert isinstance(data, bytes | memoryview)
-    return AssetBytes(mime, bytes(data))
+    return _asset_bytes(row)
+
+
+async def session_asset(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, sha256: str) -> AssetBytes | None:
+    """An asset referenced by a message of this session of the project."""
+    row = await (
+        await conn.execute(
+            "SELECT a.mime, a.data FROM assets a WHERE a.project_id = %s AND a.sha256 = %s AND EXISTS ("
+            " SELECT 1 FROM message_assets ma JOIN messages m ON m.id = ma.message_id"
+            " WHERE m.session_id = %s AND ma.project_id = %s AND ma.sha256 = %s)",
+            (project_id, sha256, session_id, project_id, sha256),
+        )
+    ).fetchone()
+    return _asset_bytes(row)
+
+
+async def assets_of_messages(conn: Conn, message_ids: list[uuid.UUID]) -> list[str]:
+    """Distinct asset hashes referenced by these messages."""
+    rows = await (
+        await conn.execute(
+            "SELECT DISTINCT sha256 FROM message_assets WHERE message_id = ANY(%s) ORDER BY sha256", (message_ids,)
+        )
+    ).fetchall()
+    return [str(row[0]) for row in rows]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 
-from acx import codecs, metrics, rendering
+from acx import codecs, material, metrics, rendering
 from acx.assets import Upload, attach_uploads
+from acx.config import Settings
 from acx.db import events as event_store
 from acx.db import messages as store
+from acx.db.assets import assets_of_messages
 from acx.db.idempotency import StoredResponse
 from acx.db.message_writes import IngestResult, StoredMessage, StoreRequest, store_batch
 from acx.db.pool import Conn
@@ -22,7 +24,7 @@ from acx.model import Message
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import envelope_bytes, json_response, ok
 from acx_gateway.idempotency import idempotency_key, run_idempotent
-from acx_gateway.pages import build_page, edit_page
+from acx_gateway.pages import PublicUrl, build_page, edit_page
 from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
 from acx_gateway.routes._common import decode_body, decode_json, gateway_state
 from acx_gateway.uploads import is_multipart, read_multipart, uploads_for
@@ -68,6 +70,16 @@ def _meta_json(meta: msgspec.Raw) -> str:
     if not isinstance(msgspec.json.decode(meta), dict):
         raise InvalidRequestError("invalid_body", "meta must be a JSON object")
     return bytes(meta).decode()
+
+
+def _public_urls(settings: Settings, project_id: uuid.UUID, hashes: list[str]) -> dict[str, PublicUrl]:
+    urls = {}
+    for sha256 in hashes:
+        token, expires_at = material.mint(project_id, sha256, settings.secret_pepper)
+        urls[sha256] = PublicUrl(
+            url=f"{settings.base_url}/api/v1/material/{token}", expire_at=datetime.fromtimestamp(expires_at, UTC)
+        )
+    return urls
 
 
 def _stored_out(stored: StoredMessage, message: Message, meta_json: str) -> StoredMessageOut:
@@ -164,7 +176,7 @@ class MessageController(Controller):
         fmt = _format(format)
         page_limit = parse_limit(limit, default=0, low=0, high=200)
         desc = parse_bool("time_desc", time_desc, False)
-        parse_bool("with_asset_public_url", with_asset_public_url, True)
+        public_urls = parse_bool("with_asset_public_url", with_asset_public_url, True) and fmt == "acontext"
         events = parse_bool("with_events", with_events, False)
         strategies = parse_strategies(edit_strategies)
         state = gateway_state(request)
@@ -179,6 +191,7 @@ class MessageController(Controller):
                 cursor=cursor or None,
                 time_desc=desc,
             )
+            hashes = await assets_of_messages(conn, [row.id for row in page.rows]) if public_urls and page.rows else []
             page_events = (
                 await event_store.events_between(conn, sid, page.rows[0].created_at, page.rows[-1].created_at)
                 if events and page.rows
@@ -187,6 +200,8 @@ class MessageController(Controller):
         entries, edit_at = edit_page(page.rows, strategies, pin_editing_strategies_at_message or None)
         data = build_page(sid, fmt, entries, page, edit_at)
         data.events = page_events
+        if hashes:
+            data.public_urls = _public_urls(state.settings, project_id_of(request), hashes)
         return json_response(_encoder.encode({"code": 0, "msg": "", "data": data}))
 
     @patch("/{message_id:str}/meta")
