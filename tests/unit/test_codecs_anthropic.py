@@ -251,3 +251,36 @@ def test_same_format_consecutive_turns_stay_verbatim_but_mixed_formats_merge() -
     assert convert("anthropic", "gemini", source)["contents"] == [
         {"role": "user", "parts": [{"text": "a"}, {"text": "b"}]}
     ]
+
+
+def test_tool_result_media_moves_behind_the_whole_run_of_tool_messages() -> None:
+    def result(call_id: str) -> dict[str, Any]:
+        image = {"type": "image", "source": {"type": "url", "url": f"https://x.org/{call_id}.png"}}
+        return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": [image]}]}
+
+    source = {
+        "messages": [
+            {"role": "user", "content": "plot"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "a", "name": "plot", "input": {}},
+                    {"type": "tool_use", "id": "b", "name": "plot", "input": {}},
+                ],
+            },
+            result("a"),
+            result("b"),
+        ]
+    }
+    out = convert("anthropic", "openai", source)
+    assert out[2:] == [
+        {"role": "tool", "tool_call_id": "a", "content": ""},
+        {"role": "tool", "tool_call_id": "b", "content": ""},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": "https://x.org/a.png"}},
+                {"type": "image_url", "image_url": {"url": "https://x.org/b.png"}},
+            ],
+        },
+    ]
