@@ -23,6 +23,7 @@ from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware
+from acx_gateway.openapi import allow_header_middleware, openapi_endpoint
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.routes.assets import download_asset, public_material
 from acx_gateway.routes.conversion import ConvertController, RenderController
@@ -91,8 +92,8 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
     )
     return Litestar(
-        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint],
-        middleware=[observability_middleware],
+        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_endpoint],
+        middleware=[observability_middleware, allow_header_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
