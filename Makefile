@@ -13,7 +13,7 @@ UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
 # Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrate clean clean-data
+.PHONY: help install run test lint migrate bench clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -35,14 +35,20 @@ test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit code 5): that is a failure" >&2; fi; \
 	exit $$rc
 
-lint: install ## ruff (lint + format check), mypy --strict, import-linter
+lint: install ## ruff (lint + format check), mypy --strict, import-linter, bandit
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
+	$(UV) run bandit -q -c pyproject.toml -r shared services
 
 migrate: install ## Apply database migrations (they also run when the services start)
 	$(UV) run python -m acx.db.migrate
+
+bench: install ## Load-test gateway + converter vs baselines (BENCH_ARGS=--quick: smoke run)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench \
+		python -m bench.run $(BENCH_ARGS)
 
 clean: ## Remove .venv and tool caches (keeps .data; see clean-data)
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
