@@ -64,6 +64,9 @@ class WorkerSettings:
     keep_result = 0
     job_timeout = 60
     handle_signals = True
+    # On SIGTERM stop taking jobs and let running renders finish (each is one short transaction;
+    # a cancelled one is simply re-run later, renders being idempotent).
+    job_completion_wait = 20
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
