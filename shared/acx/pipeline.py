@@ -32,7 +32,7 @@ async def render_and_store(conn: Conn, message: RenderInput) -> bool:
         return False
     await store.save_renderings(
         conn,
-        message.id,
+        message,
         codec_version=codecs.CODEC_VERSION,
         tokens=token_count,
         bodies={fmt: (r.body, r.item_count) for fmt, r in bodies.items()},

@@ -36,13 +36,13 @@ def _asset_bytes(row: tuple[object, ...] | None) -> AssetBytes | None:
     return AssetBytes(mime, bytes(data))
 
 
-async def add_references(conn: Conn, rows: Iterable[tuple[uuid.UUID, uuid.UUID, Upload]]) -> None:
-    """Store each (message, project, upload) and count one reference per message and file."""
-    unique = {(message_id, upload.sha256): (message_id, project_id, upload) for message_id, project_id, upload in rows}
+async def add_references(conn: Conn, rows: Iterable[tuple[uuid.UUID, uuid.UUID, uuid.UUID, Upload]]) -> None:
+    """Store each (project, session, message, upload) and count one reference per message and file."""
+    unique = {(row[2], row[3].sha256): row for row in rows}
     if not unique:
         return
     counts: dict[tuple[uuid.UUID, str], tuple[Upload, int]] = {}
-    for _, project_id, upload in unique.values():
+    for project_id, _, _, upload in unique.values():
         known = counts.get((project_id, upload.sha256))
         counts[(project_id, upload.sha256)] = (upload, known[1] + 1 if known else 1)
     async with conn.cursor() as cur:
@@ -52,8 +52,9 @@ async def add_references(conn: Conn, rows: Iterable[tuple[uuid.UUID, uuid.UUID, 
             [(p, sha, u.mime, len(u.data), u.data, n) for (p, sha), (u, n) in counts.items()],
         )
         await cur.executemany(
-            "INSERT INTO message_assets (message_id, project_id, sha256, filename) VALUES (%s, %s, %s, %s)",
-            [(m, p, u.sha256, u.filename) for m, p, u in unique.values()],
+            "INSERT INTO message_assets (session_id, message_id, project_id, sha256, filename)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [(s, m, p, u.sha256, u.filename) for p, s, m, u in unique.values()],
         )
 
 
@@ -64,8 +65,7 @@ async def release_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UU
     """
     released = await (
         await conn.execute(
-            "WITH refs AS (SELECT ma.sha256, count(*) AS n FROM message_assets ma"
-            " JOIN messages m ON m.id = ma.message_id WHERE m.session_id = %s GROUP BY ma.sha256)"
+            "WITH refs AS (SELECT sha256, count(*) AS n FROM message_assets WHERE session_id = %s GROUP BY sha256)"
             " UPDATE assets a SET ref_count = a.ref_count - refs.n FROM refs"
             " WHERE a.project_id = %s AND a.sha256 = refs.sha256 RETURNING a.sha256",
             (session_id, project_id),
@@ -78,18 +78,19 @@ async def release_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UU
         )
 
 
-async def copy_references(conn: Conn, project_id: uuid.UUID) -> None:
+async def copy_references(conn: Conn, project_id: uuid.UUID, source_id: uuid.UUID, copy_id: uuid.UUID) -> None:
     """Share a copied session's assets: uses the `copy_ids` mapping of the running copy."""
     await conn.execute(
-        "INSERT INTO message_assets (message_id, project_id, sha256, filename)"
-        " SELECT c.new_id, ma.project_id, ma.sha256, ma.filename"
-        " FROM message_assets ma JOIN copy_ids c ON c.old_id = ma.message_id"
+        "INSERT INTO message_assets (session_id, message_id, project_id, sha256, filename)"
+        " SELECT %s, c.new_id, ma.project_id, ma.sha256, ma.filename"
+        " FROM message_assets ma JOIN copy_ids c ON c.old_id = ma.message_id WHERE ma.session_id = %s",
+        (copy_id, source_id),
     )
     await conn.execute(
         "UPDATE assets a SET ref_count = a.ref_count + r.n FROM"
-        " (SELECT ma.sha256, count(*) AS n FROM message_assets ma JOIN copy_ids c ON c.new_id = ma.message_id"
-        " GROUP BY ma.sha256) r WHERE a.project_id = %s AND a.sha256 = r.sha256",
-        (project_id,),
+        " (SELECT sha256, count(*) AS n FROM message_assets WHERE session_id = %s GROUP BY sha256) r"
+        " WHERE a.project_id = %s AND a.sha256 = r.sha256",
+        (copy_id, project_id),
     )
 
 
@@ -106,8 +107,7 @@ async def session_asset(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID
     row = await (
         await conn.execute(
             "SELECT a.mime, a.data FROM assets a WHERE a.project_id = %s AND a.sha256 = %s AND EXISTS ("
-            " SELECT 1 FROM message_assets ma JOIN messages m ON m.id = ma.message_id"
-            " WHERE m.session_id = %s AND ma.project_id = %s AND ma.sha256 = %s)",
+            " SELECT 1 FROM message_assets ma WHERE ma.session_id = %s AND ma.project_id = %s AND ma.sha256 = %s)",
             (project_id, sha256, session_id, project_id, sha256),
         )
     ).fetchone()

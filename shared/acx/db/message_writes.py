@@ -91,7 +91,7 @@ async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMe
         ).fetchall()
         sessions = {row[0]: _SessionCursor(row) for row in rows}
         inserts: list[tuple[object, ...]] = []
-        references: list[tuple[uuid.UUID, uuid.UUID, Upload]] = []
+        references: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, Upload]] = []
         for request in requests:
             cursor = sessions.get(request.session_id)
             if cursor is None or cursor.project_id != request.project_id:
@@ -119,7 +119,9 @@ async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMe
                     now,
                 )
             )
-            references.extend((message_id, request.project_id, upload) for upload in request.uploads)
+            references.extend(
+                (request.project_id, request.session_id, message_id, upload) for upload in request.uploads
+            )
             status = "disable_tracking" if cursor.disable_tracking else "pending"
             results.append(StoredMessage(message_id, request.session_id, cursor.last_id, status, now, now))  # type: ignore[arg-type]
             cursor.state, cursor.last_id, cursor.changed = ingested.new_state_json.decode(), message_id, True

@@ -67,7 +67,8 @@ LEFT JOIN LATERAL (
     WHERE session_id = s.id AND seq {op} %(after)s
     ORDER BY seq {order} LIMIT %(limit)s
 ) m ON true
-LEFT JOIN renderings r ON r.message_id = m.id AND r.format = %(format)s AND r.codec_version = %(version)s
+LEFT JOIN renderings r ON r.session_id = m.session_id AND r.message_id = m.id
+    AND r.format = %(format)s AND r.codec_version = %(version)s
 ORDER BY m.seq {order}
 """
 # `session_task_process_status` reports this product's own pipeline: the converter's progress.

@@ -23,6 +23,7 @@ class RenderInput(NamedTuple):
     """What the converter needs to render one message."""
 
     id: uuid.UUID
+    session_id: uuid.UUID
     format: str
     raw: str
     parts: str
@@ -31,14 +32,14 @@ class RenderInput(NamedTuple):
 async def load_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[RenderInput]:
     """The stored form of messages that still need rendering (missing ids are skipped)."""
     rows = await (
-        await conn.execute("SELECT id, format, raw, parts FROM messages WHERE id = ANY(%s)", (message_ids,))
+        await conn.execute("SELECT id, session_id, format, raw, parts FROM messages WHERE id = ANY(%s)", (message_ids,))
     ).fetchall()
     return [RenderInput(*row) for row in rows]  # type: ignore[arg-type]
 
 
 async def save_renderings(
     conn: Conn,
-    message_id: uuid.UUID,
+    message: RenderInput,
     *,
     codec_version: int,
     tokens: int,
@@ -52,16 +53,20 @@ async def save_renderings(
     async with conn.transaction():
         async with conn.cursor() as cur:
             await cur.executemany(
-                "INSERT INTO renderings (message_id, format, codec_version, body, item_count)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (message_id, format) DO UPDATE"
+                "INSERT INTO renderings (session_id, message_id, format, codec_version, body, item_count)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, message_id, format) DO UPDATE"
                 " SET codec_version = EXCLUDED.codec_version, body = EXCLUDED.body,"
                 " item_count = EXCLUDED.item_count"
                 " WHERE renderings.codec_version <= EXCLUDED.codec_version",
-                [(message_id, fmt, codec_version, body, count) for fmt, (body, count) in bodies.items()],
+                [
+                    (message.session_id, message.id, fmt, codec_version, body, count)
+                    for fmt, (body, count) in bodies.items()
+                ],
             )
         await conn.execute(
-            "UPDATE messages SET tokens = %s, render_state = 'done', render_error = NULL WHERE id = %s",
-            (tokens, message_id),
+            "UPDATE messages SET tokens = %s, render_state = 'done', render_error = NULL"
+            " WHERE session_id = %s AND id = %s",
+            (tokens, message.session_id, message.id),
         )
 
 

@@ -63,11 +63,12 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
             (new_id,),
         )
         await conn.execute(
-            "INSERT INTO renderings (message_id, format, codec_version, body, item_count)"
-            " SELECT c.new_id, r.format, r.codec_version, r.body, r.item_count"
-            " FROM renderings r JOIN copy_ids c ON c.old_id = r.message_id"
+            "INSERT INTO renderings (session_id, message_id, format, codec_version, body, item_count)"
+            " SELECT %s, c.new_id, r.format, r.codec_version, r.body, r.item_count"
+            " FROM renderings r JOIN copy_ids c ON c.old_id = r.message_id WHERE r.session_id = %s",
+            (new_id, session_id),
         )
-        await copy_references(conn, project_id)
+        await copy_references(conn, project_id, session_id, new_id)
         await conn.execute(
             "INSERT INTO session_events (id, session_id, project_id, type, data, created_at, updated_at)"
             " SELECT gen_random_uuid(), %s, project_id, type, data, created_at, updated_at"
