@@ -13,15 +13,69 @@ from typing import NamedTuple
 
 import msgspec
 
-from acx import metrics, rendering, tokens
+from acx import codecs, metrics, rendering, tokens
 from acx.db.events import EventRecord
-from acx.db.messages import MessageRow, Page
-from acx.editing import Strategy, apply_strategies
+from acx.db.messages import MessageRow, Page, read_page
+from acx.db.pool import Conn
+from acx.editing import Strategy, apply_strategies, parse_strategies
 from acx.model import Message
+from acx_gateway.params import parse_bool, parse_limit
 
-__all__ = ["MessagesPage", "PageEntry", "PublicUrl", "build_page", "edit_page"]
+__all__ = [
+    "MessagesPage",
+    "PageEntry",
+    "PageQuery",
+    "PublicUrl",
+    "build_page",
+    "edit_page",
+    "provide_page_query",
+    "read_session_page",
+]
 
 _encoder = msgspec.json.Encoder()
+
+
+class PageQuery(NamedTuple):
+    """Paging and editing parameters shared by both views of a session."""
+
+    limit: int
+    cursor: str | None
+    time_desc: bool
+    strategies: list[Strategy]
+    pin: str | None
+
+
+async def provide_page_query(
+    limit: str | None = None,
+    cursor: str | None = None,
+    time_desc: str | None = None,
+    edit_strategies: str | None = None,
+    pin_editing_strategies_at_message: str | None = None,
+) -> PageQuery:
+    """Litestar dependency: parse and validate the page parameters of a read."""
+    return PageQuery(
+        limit=parse_limit(limit, default=0, low=0, high=200),
+        cursor=cursor or None,
+        time_desc=parse_bool("time_desc", time_desc, False),
+        strategies=parse_strategies(edit_strategies),
+        pin=pin_editing_strategies_at_message or None,
+    )
+
+
+async def read_session_page(
+    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, fmt: str, query: PageQuery
+) -> Page:
+    """One page of a session with its cached renderings in `fmt`."""
+    return await read_page(
+        conn,
+        project_id,
+        session_id,
+        fmt=fmt,
+        codec_version=codecs.CODEC_VERSION,
+        limit=query.limit,
+        cursor=query.cursor,
+        time_desc=query.time_desc,
+    )
 
 
 class PageEntry(NamedTuple):
@@ -65,15 +119,15 @@ class MessagesPage(msgspec.Struct, omit_defaults=True):
     public_urls: dict[str, PublicUrl] | None = None
 
 
-def edit_page(
-    rows: list[MessageRow], strategies: list[Strategy], pin: str | None
-) -> tuple[list[PageEntry], str | None]:
-    """Apply edit strategies to a page; without strategies nothing is decoded."""
-    if not strategies:
+def edit_page(rows: list[MessageRow], query: PageQuery) -> tuple[list[PageEntry], str | None]:
+    """Apply the query's edit strategies to a page; without strategies nothing is decoded."""
+    if not query.strategies:
         return [PageEntry(row) for row in rows], (str(rows[-1].id) if rows else None)
     by_id = {str(row.id): row for row in rows}
     result = apply_strategies(
-        [(message_id, rendering.decode_stored(row.parts)) for message_id, row in by_id.items()], strategies, pin
+        [(message_id, rendering.decode_stored(row.parts)) for message_id, row in by_id.items()],
+        query.strategies,
+        query.pin,
     )
     entries = [
         PageEntry(by_id[message_id], message if message_id in result.changed else None)

@@ -6,16 +6,15 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 
 from acx import codecs, rendering, tokens
-from acx.db import messages as store
-from acx.editing import parse_strategies
 from acx.errors import InvalidRequestError
 from acx.model import Message
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import ok
-from acx_gateway.pages import edit_page
-from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
+from acx_gateway.pages import PageQuery, edit_page, provide_page_query, read_session_page
+from acx_gateway.params import parse_choice, parse_uuid
 from acx_gateway.routes._common import decode_body, gateway_state
 
 __all__ = ["ConvertController", "RenderController"]
@@ -53,35 +52,17 @@ class RenderController(Controller):
 
     path = "/session/{session_id:str}/render"
 
-    @get("/")
+    @get("/", dependencies={"paging": Provide(provide_page_query)})
     async def render(
-        self,
-        request: Request[Any, Any, Any],
-        session_id: str,
-        format: str | None = None,
-        limit: str | None = None,
-        cursor: str | None = None,
-        time_desc: str | None = None,
-        edit_strategies: str | None = None,
-        pin_editing_strategies_at_message: str | None = None,
+        self, request: Request[Any, Any, Any], session_id: str, paging: PageQuery, format: str | None = None
     ) -> Response[bytes]:
         """The session (or a page of it) as one provider request: merged turns, hoisted system."""
         sid = parse_uuid("session_id", session_id)
         fmt = _provider_format("format", format, "openai")
-        strategies = parse_strategies(edit_strategies)
         state = gateway_state(request)
         async with state.pool.connection() as conn:
-            page = await store.read_page(
-                conn,
-                project_id_of(request),
-                sid,
-                fmt=fmt,
-                codec_version=codecs.CODEC_VERSION,
-                limit=parse_limit(limit, default=0, low=0, high=200),
-                cursor=cursor or None,
-                time_desc=parse_bool("time_desc", time_desc, False),
-            )
-        entries, edit_at = edit_page(page.rows, strategies, pin_editing_strategies_at_message or None)
+            page = await read_session_page(conn, project_id_of(request), sid, fmt, paging)
+        entries, edit_at = edit_page(page.rows, paging)
         conversation: list[tuple[str, Message, bytes]] = []
         total = 0
         for row, edited in entries:

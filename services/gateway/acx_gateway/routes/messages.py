@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import Provide
 
 from acx import codecs, material, metrics, rendering
 from acx.assets import Upload, attach_uploads
@@ -18,14 +19,13 @@ from acx.db.assets import assets_of_messages
 from acx.db.idempotency import StoredResponse
 from acx.db.message_writes import IngestResult, StoredMessage, StoreRequest, store_batch
 from acx.db.pool import Conn
-from acx.editing import parse_strategies
 from acx.errors import AcxError, InvalidRequestError, TooLargeError
 from acx.model import Message
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import envelope_bytes, json_response, ok
 from acx_gateway.idempotency import idempotency_key, run_idempotent
-from acx_gateway.pages import PublicUrl, build_page, edit_page
-from acx_gateway.params import parse_bool, parse_choice, parse_limit, parse_uuid
+from acx_gateway.pages import PageQuery, PublicUrl, build_page, edit_page, provide_page_query, read_session_page
+from acx_gateway.params import parse_bool, parse_choice, parse_uuid
 from acx_gateway.routes._common import decode_body, decode_json, gateway_state
 from acx_gateway.uploads import is_multipart, read_multipart, uploads_for
 
@@ -157,47 +157,31 @@ class MessageController(Controller):
         await state.enqueue_render(stored.id, request.scope.get("state", {}).get("request_id"))
         return response
 
-    @get("/")
+    @get("/", dependencies={"paging": Provide(provide_page_query)})
     async def list(
         self,
         request: Request[Any, Any, Any],
         session_id: str,
+        paging: PageQuery,
         format: str | None = None,
-        limit: str | None = None,
-        cursor: str | None = None,
-        time_desc: str | None = None,
         with_asset_public_url: str | None = None,
         with_events: str | None = None,
-        edit_strategies: str | None = None,
-        pin_editing_strategies_at_message: str | None = None,
     ) -> Response[bytes]:
         """A page of the session rendered in `format`, items aligned with `ids` and `metas`."""
         sid = parse_uuid("session_id", session_id)
         fmt = _format(format)
-        page_limit = parse_limit(limit, default=0, low=0, high=200)
-        desc = parse_bool("time_desc", time_desc, False)
         public_urls = parse_bool("with_asset_public_url", with_asset_public_url, True) and fmt == "acontext"
         events = parse_bool("with_events", with_events, False)
-        strategies = parse_strategies(edit_strategies)
         state = gateway_state(request)
         async with state.pool.connection() as conn:
-            page = await store.read_page(
-                conn,
-                project_id_of(request),
-                sid,
-                fmt=fmt,
-                codec_version=codecs.CODEC_VERSION,
-                limit=page_limit,
-                cursor=cursor or None,
-                time_desc=desc,
-            )
+            page = await read_session_page(conn, project_id_of(request), sid, fmt, paging)
             hashes = await assets_of_messages(conn, [row.id for row in page.rows]) if public_urls and page.rows else []
             page_events = (
                 await event_store.events_between(conn, sid, page.rows[0].created_at, page.rows[-1].created_at)
                 if events and page.rows
                 else None
             )
-        entries, edit_at = edit_page(page.rows, strategies, pin_editing_strategies_at_message or None)
+        entries, edit_at = edit_page(page.rows, paging)
         data = build_page(sid, fmt, entries, page, edit_at)
         data.events = page_events
         if hashes:
