@@ -10,11 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from acx.errors import InvalidRequestError
 
-__all__ = ["Cursor", "decode_cursor", "encode_cursor"]
+__all__ = ["Cursor", "decode_cursor", "encode_cursor", "encode_time_cursor"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Cursor(NamedTuple):
@@ -23,10 +26,20 @@ class Cursor(NamedTuple):
     key: int
     id: uuid.UUID
 
+    @property
+    def time(self) -> datetime:
+        """The key read as a timestamp (for listings ordered by `created_at`)."""
+        return _EPOCH + timedelta(microseconds=self.key)
+
 
 def encode_cursor(kind: str, key: int, item_id: uuid.UUID | str) -> str:
     """Encode a position of listing `kind` ("m" messages, "s" sessions, "e" events)."""
     return base64.urlsafe_b64encode(f"{kind}|{key}|{item_id}".encode()).rstrip(b"=").decode()
+
+
+def encode_time_cursor(kind: str, moment: datetime, item_id: uuid.UUID | str) -> str:
+    """Encode a position in a listing ordered by (timestamp, id), to the microsecond."""
+    return encode_cursor(kind, (moment - _EPOCH) // timedelta(microseconds=1), item_id)
 
 
 def decode_cursor(kind: str, cursor: str) -> Cursor:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from acx.cursor import decode_cursor, encode_cursor
+from acx.cursor import decode_cursor, encode_time_cursor
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import NotFoundError
 
 __all__ = ["EventPage", "EventRecord", "add_event", "events_between", "list_events"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS = "id, session_id, project_id, type, data, created_at, updated_at"
 
 
@@ -84,7 +83,7 @@ async def list_events(
     if cursor:
         position = decode_cursor("e", cursor)
         where += f" AND (created_at, id) {op} (%(at)s, %(id)s)"
-        params.update(at=_EPOCH + timedelta(microseconds=position.key), id=position.id)
+        params.update(at=position.time, id=position.id)
     rows = await (
         await conn.execute(
             f"SELECT {_COLUMNS} FROM session_events WHERE {where}"
@@ -97,7 +96,7 @@ async def list_events(
     next_cursor = None
     if has_more:
         last = items[-1]
-        next_cursor = encode_cursor("e", (last.created_at - _EPOCH) // timedelta(microseconds=1), last.id)
+        next_cursor = encode_time_cursor("e", last.created_at, last.id)
     return EventPage(items=items, has_more=has_more, next_cursor=next_cursor)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from psycopg.types.json import Jsonb
 
-from acx.cursor import decode_cursor, encode_cursor
+from acx.cursor import decode_cursor, encode_time_cursor
 from acx.db.assets import release_session
 from acx.db.pool import Conn
 from acx.errors import ConflictError, NotFoundError
@@ -26,7 +26,6 @@ __all__ = [
     "require_session",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS = "id, project_id, user_id, disable_task_tracking, configs, created_at, updated_at"
 
 
@@ -61,10 +60,6 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         created_at=row[5],
         updated_at=row[6],
     )
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def _not_found() -> NotFoundError:
@@ -166,7 +161,7 @@ async def list_sessions(
     if cursor:
         position = decode_cursor("s", cursor)
         where.append(f"(s.created_at, s.id) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)")
-        params["after_at"] = _EPOCH + timedelta(microseconds=position.key)
+        params["after_at"] = position.time
         params["after_id"] = position.id
     order = "DESC" if time_desc else "ASC"
     columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
@@ -182,7 +177,7 @@ async def list_sessions(
     next_cursor = None
     if has_more:
         last = items[-1]
-        next_cursor = encode_cursor("s", _micros(last.created_at), last.id)
+        next_cursor = encode_time_cursor("s", last.created_at, last.id)
     return SessionPage(items=items, has_more=has_more, next_cursor=next_cursor)
 
 
