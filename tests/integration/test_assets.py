@@ -302,19 +302,24 @@ def test_missing_file_field_is_400(client: acontext.AcontextClient, http: httpx.
 @pytest.fixture(scope="module")
 def small_upload_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second gateway on the same databases with MAX_UPLOAD_BYTES=4096; yields its API URL."""
-    port = free_port()
-    env = service_env(stack.database_url, stack.redis_url, port)
-    env["MAX_UPLOAD_BYTES"] = str(SMALL_UPLOAD_LIMIT)
     log: Path = tmp_path_factory.mktemp("small-upload") / "gateway.log"
-    gateway = ServiceProcess("acx_gateway", env, log)
-    proc = gateway.start()
-    try:
-        wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
-    except (RuntimeError, TimeoutError) as exc:
+    failures: list[str] = []
+    for _attempt in range(2):  # a second try on a new port, should another process take the first
+        port = free_port()
+        env = service_env(stack.database_url, stack.redis_url, port)
+        env["MAX_UPLOAD_BYTES"] = str(SMALL_UPLOAD_LIMIT)
+        gateway = ServiceProcess("acx_gateway", env, log)
+        proc = gateway.start()
+        try:
+            wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            gateway.stop()
+            failures.append(f"{exc}\n{gateway.log_tail()}")
+            continue
+        yield f"http://127.0.0.1:{port}/api/v1"
         gateway.stop()
-        pytest.fail(f"small-upload gateway did not start: {exc}\n{gateway.log_tail()}")
-    yield f"http://127.0.0.1:{port}/api/v1"
-    gateway.stop()
+        return
+    pytest.fail("small-upload gateway did not start:\n" + "\n".join(failures))
 
 
 def test_upload_over_limit_is_413(small_upload_api: str, stack: Stack, http: httpx.Client) -> None:

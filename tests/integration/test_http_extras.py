@@ -141,19 +141,24 @@ def test_idempotency_keys_are_per_project(http: httpx.Client, stack: Stack, othe
 @pytest.fixture(scope="module")
 def limited_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second gateway on the same databases with RATE_LIMIT_RPS=5, RATE_LIMIT_BURST=5."""
-    port = free_port()
-    env = service_env(stack.database_url, stack.redis_url, port)
-    env.update(RATE_LIMIT_RPS=str(RATE_RPS), RATE_LIMIT_BURST=str(RATE_BURST))
     log: Path = tmp_path_factory.mktemp("rate-limited") / "gateway.log"
-    gateway = ServiceProcess("acx_gateway", env, log)
-    proc = gateway.start()
-    try:
-        wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
-    except (RuntimeError, TimeoutError) as exc:
+    failures: list[str] = []
+    for _attempt in range(2):  # a second try on a new port, should another process take the first
+        port = free_port()
+        env = service_env(stack.database_url, stack.redis_url, port)
+        env.update(RATE_LIMIT_RPS=str(RATE_RPS), RATE_LIMIT_BURST=str(RATE_BURST))
+        gateway = ServiceProcess("acx_gateway", env, log)
+        proc = gateway.start()
+        try:
+            wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            gateway.stop()
+            failures.append(f"{exc}\n{gateway.log_tail()}")
+            continue
+        yield f"http://127.0.0.1:{port}/api/v1"
         gateway.stop()
-        pytest.fail(f"rate-limited gateway did not start: {exc}\n{gateway.log_tail()}")
-    yield f"http://127.0.0.1:{port}/api/v1"
-    gateway.stop()
+        return
+    pytest.fail("rate-limited gateway did not start:\n" + "\n".join(failures))
 
 
 def test_rate_limit_per_project(limited_api: str, stack: Stack) -> None:
@@ -168,15 +173,21 @@ def test_rate_limit_per_project(limited_api: str, stack: Stack) -> None:
         b.get("/ping")
         time.sleep(1.2)
         started = time.monotonic()
-        statuses = [a.get("/ping").status_code for _ in range(RATE_BURST)]
-        limited = a.get("/ping")
+        responses = [a.get("/ping") for _ in range(2 * RATE_BURST)]
         elapsed = time.monotonic() - started
-        assert statuses == [200] * RATE_BURST
-        assert elapsed < 1 / RATE_RPS, f"too slow to test the burst: {elapsed:.3f}s"
+        statuses = [r.status_code for r in responses]
+        assert statuses[:RATE_BURST] == [200] * RATE_BURST, statuses
+        # GCRA: a burst of 5, plus one more request per 1/RATE_RPS seconds that elapsed meanwhile.
+        assert statuses.count(200) <= RATE_BURST + int(elapsed * RATE_RPS), (statuses, elapsed)
+        assert 429 in statuses, statuses
+        limited = responses[statuses.index(429)]
         assert_error_response(limited, 429)
         retry_after = int(limited.headers["Retry-After"])
         assert 1 <= retry_after <= 2
-        assert a.post("/session", json={}).status_code == 429  # every route counts
+        post_status = a.post("/session", json={}).status_code  # every route counts
+        if time.monotonic() - started < 1 / RATE_RPS:  # nothing refilled yet (always, unless the host stalls)
+            assert statuses[RATE_BURST] == 429, statuses  # the 6th immediate request
+            assert post_status == 429
 
         assert b.get("/ping").status_code == 200  # another project has its own budget
         assert httpx.get(f"{limited_api.removesuffix('/api/v1')}/healthz").status_code == 200  # probes unlimited
@@ -184,10 +195,10 @@ def test_rate_limit_per_project(limited_api: str, stack: Stack) -> None:
         time.sleep(retry_after)
         assert a.get("/ping").status_code == 200
         sustained = []
-        for _ in range(10):  # well under the rate: never limited
+        for _ in range(6):  # under the rate: never limited
             sustained.append(a.get("/ping").status_code)
-            time.sleep(1.5 / RATE_RPS)
-        assert sustained == [200] * 10
+            time.sleep(1.2 / RATE_RPS)
+        assert sustained == [200] * 6
 
 
 # --------------------------------------------------------------------------------------------
