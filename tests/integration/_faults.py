@@ -253,6 +253,10 @@ class FaultStack:
         start_gateway(process, f"http://127.0.0.1:{port}")
         return process, f"http://127.0.0.1:{port}/api/v1"
 
+    def worker_exited(self) -> bool:
+        """Whether the converter process has exited (nothing will render any more)."""
+        return self.worker.proc is None or self.worker.proc.poll() is not None
+
     def stop(self) -> None:
         """Stop every child process."""
         for process in [*self._extra, self.worker, self.gateway]:
@@ -468,13 +472,16 @@ async def render_report(database_url: str, session_ids: list[str]) -> RenderRepo
     return report
 
 
-async def wait_rendered(database_url: str, session_ids: list[str], bound: float) -> tuple[RenderReport, float]:
-    """Poll until no message of `session_ids` is pending (or `bound` seconds passed); the last report and the wait."""
+async def wait_rendered(
+    database_url: str, session_ids: list[str], bound: float, give_up: Callable[[], bool] | None = None
+) -> tuple[RenderReport, float]:
+    """Poll until no message of `session_ids` is pending, `bound` seconds passed or `give_up()` is true;
+    returns the last report and how long it waited."""
     started = time.monotonic()
     while True:
         report = await render_report(database_url, session_ids)
         waited = time.monotonic() - started
-        if not report.pending or waited > bound:
+        if not report.pending or waited > bound or (give_up is not None and give_up()):
             return report, waited
         await asyncio.sleep(0.5)
 

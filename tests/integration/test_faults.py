@@ -50,8 +50,9 @@ SWEEP_RECOVERY_BOUND = SWEEP_PERIOD_SECONDS + SWEEP_GRACE_SECONDS + 13.0
 # A job that was running when its worker was SIGKILLed stays claimed by arq's in-progress key
 # for job_timeout (60 s) + 10 s; only then can the restarted worker (or the sweep) run it again.
 WORKER_KILL_RECOVERY_BOUND = 70.0 + 15.0
-DEFAULT_POOL_TIMEOUT = 3.0
-POSTGRES_OUTAGE_SECONDS = 10.0  # DB_POOL_TIMEOUT default: the longest a request may wait for a connection
+DEFAULT_POOL_TIMEOUT = 3.0  # DB_POOL_TIMEOUT default: the longest a request may wait for a connection
+POSTGRES_OUTAGE_SECONDS = 10.0  # a PostgreSQL restart or failover, as seen by the gateway
+PROBE_TIMEOUT = 8.0  # client-side limit for requests that should be refused within seconds
 
 
 def _external(name: str) -> bool:
@@ -161,7 +162,9 @@ async def test_worker_sigkill_mid_burst_renders_every_message_exactly_once(fault
     assert rendered_at_kill < total, "the worker was killed after the burst was rendered: nothing was tested"
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
     assert len(acknowledged) == total
-    report, waited = await wait_rendered(faults.servers.database_url, sessions, WORKER_KILL_RECOVERY_BOUND)
+    report, waited = await wait_rendered(
+        faults.servers.database_url, sessions, WORKER_KILL_RECOVERY_BOUND, faults.worker_exited
+    )
     assert set(report.states) == acknowledged, "stored messages differ from the acknowledged ones"
     assert not (problems := report.problems()), (
         f"after {waited:.0f} s (killed with {rendered_at_kill}/{total} rendered, {claimed_at_kill} jobs running):"
@@ -189,7 +192,9 @@ async def test_redis_restarted_empty_mid_burst_everything_rendered_after_sweep(f
         bad[:10]
     )
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
-    report, waited = await wait_rendered(faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND)
+    report, waited = await wait_rendered(
+        faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND, faults.worker_exited
+    )
     assert set(report.states) == acknowledged
     assert not (dead := _alive(faults)), f"a process did not survive the Redis restart:\n{dead}"
     assert not (problems := report.problems()), f"after {waited:.0f} s: {problems}\n{faults.logs_tail()}"
@@ -213,7 +218,9 @@ async def test_redis_down_stores_succeed_and_are_rendered_once_it_is_back(faults
     slow = [o.describe() for o in outcomes if o.elapsed > 2.5]
     assert not slow, "stores waited for the dead Redis:\n" + "\n".join(slow[:10])
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
-    report, waited = await wait_rendered(faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND)
+    report, waited = await wait_rendered(
+        faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND, faults.worker_exited
+    )
     assert set(report.states) == acknowledged
     assert not (dead := _alive(faults)), f"a process did not survive the Redis outage:\n{dead}"
     assert not (problems := report.problems()), f"after {waited:.0f} s: {problems}\n{faults.logs_tail()}"
@@ -251,7 +258,9 @@ async def test_postgres_restarted_mid_burst_loses_no_acknowledged_message(faults
         + "\n".join(failed_after[:10])
     )
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
-    report, waited = await wait_rendered(faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND)
+    report, waited = await wait_rendered(
+        faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND, faults.worker_exited
+    )
     lost = acknowledged - set(report.states)
     assert not lost, f"{len(lost)} acknowledged messages are not in the database, e.g. {sorted(lost)[:3]}"
     assert not (dead := _alive(faults)), f"a process did not survive the PostgreSQL restart:\n{dead}"
@@ -277,7 +286,7 @@ async def test_postgres_down_answers_503_envelope_and_recovers_without_restart(f
             answers = {
                 "store": await _timed(client.post(f"/session/{session_id}/messages", json=store_body)),
                 "read": await _timed(client.get(f"/session/{session_id}/messages")),
-                "create session": await _timed(client.post("/session", json={})),
+                "create session": await _timed(client.post("/session", json={}, timeout=PROBE_TIMEOUT)),
                 "readyz": await _timed(probe.get("/readyz")),
             }
             while time.monotonic() - down_since < POSTGRES_OUTAGE_SECONDS:  # keep the gateway trying
@@ -329,7 +338,10 @@ async def test_pool_exhausted_answers_503_with_retry_after_fast(faults: FaultSta
             assert warm.status == 201, warm.describe()
             async with await psycopg.AsyncConnection.connect(database_url) as locker:
                 await locker.execute("SELECT 1 FROM sessions WHERE id = %s FOR UPDATE", (locked_sid,))
+                # Plain stores first, so the batcher's flusher holds one connection waiting on the lock;
+                # then idempotent stores (which take their own connection) hold the other.
                 stuck = [asyncio.create_task(store_one(client, locked_sid, i)) for i in range(3)]
+                assert await _wait_lock_waiters(database_url, 1) >= 1, "the plain stores do not wait on the lock"
                 stuck += [
                     asyncio.create_task(
                         store_one(client, locked_sid, 10 + i, headers={"Idempotency-Key": uuid.uuid4().hex})
@@ -339,13 +351,18 @@ async def test_pool_exhausted_answers_503_with_retry_after_fast(faults: FaultSta
                 waiting = await _wait_lock_waiters(database_url, 2)
                 assert waiting >= 2, f"only {waiting} gateway connections wait on the lock: pool not exhausted"
                 probes = {
-                    "read": asyncio.create_task(_timed(client.get(f"/session/{free_sid}/messages"))),
-                    "create session": asyncio.create_task(_timed(client.post("/session", json={}))),
+                    "read": asyncio.create_task(
+                        _timed(client.get(f"/session/{free_sid}/messages", timeout=PROBE_TIMEOUT))
+                    ),
+                    "create session": asyncio.create_task(
+                        _timed(client.post("/session", json={}, timeout=PROBE_TIMEOUT))
+                    ),
                     "store other session": asyncio.create_task(
                         _timed(
                             client.post(
                                 f"/session/{free_sid}/messages",
                                 json={"format": "openai", "blob": {"role": "user", "content": "hi"}},
+                                timeout=PROBE_TIMEOUT,
                             )
                         )
                     ),
