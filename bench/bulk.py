@@ -93,18 +93,19 @@ def pending_count(conn: psycopg.Connection[Any]) -> int:
 
 
 async def enqueue_renders(redis_url: str, message_ids: list[uuid.UUID], chunk: int = 5000) -> float:
-    """Queue a render job per message as the gateway would (same id, function, serializer); returns seconds."""
+    """Queue render jobs as the gateway would (one per batch of ids, same function and serializer); seconds."""
     redis = await create_pool(RedisSettings.from_dsn(redis_url))
     started = time.perf_counter()
     try:
         for i in range(0, len(message_ids), chunk):
             now_ms = int(time.time() * 1000)
             async with redis.pipeline(transaction=False) as pipe:
-                for message_id in message_ids[i : i + chunk]:
-                    key = str(message_id)
-                    job_id = jobs.render_job_id(key)
+                keys = [str(message_id) for message_id in message_ids[i : i + chunk]]
+                for start in range(0, len(keys), jobs.RENDER_BATCH_MAX):
+                    batch = keys[start : start + jobs.RENDER_BATCH_MAX]
+                    job_id = jobs.render_job_id(batch)
                     payload = serialize_job(
-                        jobs.RENDER_MESSAGE, (key, None), {}, None, now_ms, serializer=jobs.serialize_job
+                        jobs.RENDER_MESSAGES, (batch, None), {}, None, now_ms, serializer=jobs.serialize_job
                     )
                     pipe.psetex(job_key_prefix + job_id, 86_400_000, payload)
                     pipe.zadd(jobs.QUEUE_NAME, {job_id: now_ms})

@@ -43,6 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     external_url: str | None = None
     worker_metrics_port: int = 9191
     sweep_grace_seconds: float = 10.0
+    render_job_timeout_seconds: int = 30
     rate_limit_rps: float = 1000.0
     rate_limit_burst: int = 2000
 
@@ -78,6 +79,7 @@ _FIELDS = {
     "EXTERNAL_URL": "external_url",
     "WORKER_METRICS_PORT": "worker_metrics_port",
     "SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
+    "RENDER_JOB_TIMEOUT_SECONDS": "render_job_timeout_seconds",
     "RATE_LIMIT_RPS": "rate_limit_rps",
     "RATE_LIMIT_BURST": "rate_limit_burst",
 }
@@ -133,6 +135,7 @@ def _validate(settings: Settings) -> None:
         (s.db_pool_timeout > 0, "DB_POOL_TIMEOUT must be > 0 seconds"),
         (0 <= s.worker_metrics_port < 65536, "WORKER_METRICS_PORT must be between 0 (disabled) and 65535"),
         (s.sweep_grace_seconds >= 0, "SWEEP_GRACE_SECONDS must be >= 0"),
+        (s.render_job_timeout_seconds >= 1, "RENDER_JOB_TIMEOUT_SECONDS must be >= 1"),
         (
             s.rate_limit_rps >= 0 and s.rate_limit_burst >= 1,
             "RATE_LIMIT_RPS must be >= 0 (0 disables) and RATE_LIMIT_BURST >= 1",

@@ -6,7 +6,8 @@
     ├── NotFoundError        the resource does not exist *for this project* (HTTP 404)
     ├── ConflictError        the write collides with existing state (HTTP 409)
     ├── UnprocessableError   well-formed but cannot be honoured (HTTP 422)
-    └── TooLargeError        the request or resource exceeds a limit (HTTP 413)
+    ├── TooLargeError        the request or resource exceeds a limit (HTTP 413)
+    └── UnavailableError     the service cannot answer in time; retry (HTTP 503)
 
 The gateway maps these to the response envelope in one place; the worker treats
 ``DecodeError`` as permanent.
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "TooLargeError",
+    "UnavailableError",
     "UnprocessableError",
 ]
 
@@ -97,3 +99,7 @@ class TooLargeError(AcxError):
 
 class UnprocessableError(AcxError):
     """Well-formed, but cannot be honoured (e.g. an idempotency key reused with another body)."""
+
+
+class UnavailableError(AcxError):
+    """The request could not be served in time (busy database, locked session): retry later."""

@@ -13,7 +13,8 @@ import msgspec
 
 __all__ = [
     "QUEUE_NAME",
-    "RENDER_MESSAGE",
+    "RENDER_BATCH_MAX",
+    "RENDER_MESSAGES",
     "SWEEP_UNRENDERED",
     "deserialize_job",
     "render_job_id",
@@ -21,16 +22,19 @@ __all__ = [
 ]
 
 QUEUE_NAME = "acx:queue"
-RENDER_MESSAGE = "render_message"
+RENDER_MESSAGES = "render_messages"
+#: Messages per render job: a gateway's store batch, or a chunk of the sweep.
+RENDER_BATCH_MAX = 256
 SWEEP_UNRENDERED = "sweep_unrendered"
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
 
 
-def render_job_id(message_id: str) -> str:
-    """Job id of a message's render job: arq ignores an enqueue whose id is already queued."""
-    return f"render:{message_id}"
+def render_job_id(message_ids: list[str]) -> str:
+    """Job id of a render job: its first message id, so re-enqueueing the same batch is a no-op
+    while the job is queued (arq ignores an enqueue whose id exists)."""
+    return f"render:{message_ids[0]}"
 
 
 def serialize_job(data: dict[str, Any]) -> bytes:

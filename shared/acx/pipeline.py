@@ -10,31 +10,30 @@ import structlog
 from acx import codecs, rendering
 from acx.db import renderings as store
 from acx.db.pool import Conn
-from acx.db.renderings import RenderInput
+from acx.db.renderings import Rendered, RenderInput
 
 __all__ = ["render_and_store"]
 
 _log = structlog.get_logger("acx.pipeline")
 
 
-async def render_and_store(conn: Conn, message: RenderInput) -> bool:
-    """Render `message` in every format, count its tokens, and upsert both.
+async def render_and_store(conn: Conn, messages: list[RenderInput]) -> tuple[int, int]:
+    """Render `messages` in every format, count their tokens, and upsert both in one transaction.
 
-    Returns False when rendering failed; that is recorded on the message (rendering is pure, so
-    the same input would fail again: retrying is pointless). Database errors propagate so the
-    caller can retry.
+    Returns (rendered, failed). A message whose rendering fails is marked failed (rendering is
+    pure, so the same input would fail again: retrying is pointless); the others are stored.
+    Database errors propagate so the caller can retry.
     """
-    try:
-        bodies, token_count = rendering.render_all(message.raw, message.parts)
-    except Exception as exc:  # noqa: BLE001 - any codec failure on stored input is permanent
-        _log.exception("render failed permanently", message_id=str(message.id))
-        await store.mark_render_failed(conn, message.id, f"{type(exc).__name__}: {exc}")
-        return False
-    await store.save_renderings(
-        conn,
-        message,
-        codec_version=codecs.CODEC_VERSION,
-        tokens=token_count,
-        bodies={fmt: (r.body, r.item_count) for fmt, r in bodies.items()},
-    )
-    return True
+    rendered: list[Rendered] = []
+    failed = 0
+    for message in messages:
+        try:
+            bodies, token_count = rendering.render_all(message.raw, message.parts)
+        except Exception as exc:  # noqa: BLE001 - any codec failure on stored input is permanent
+            _log.exception("render failed permanently", message_id=str(message.id))
+            await store.mark_render_failed(conn, message, f"{type(exc).__name__}: {exc}")
+            failed += 1
+            continue
+        rendered.append(Rendered(message, token_count, {fmt: (r.body, r.item_count) for fmt, r in bodies.items()}))
+    await store.save_renderings(conn, rendered, codec_version=codecs.CODEC_VERSION)
+    return len(rendered), failed

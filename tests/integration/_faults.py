@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import psycopg
 import redis
-from arq.constants import health_check_key_suffix, in_progress_key_prefix
+from arq.constants import health_check_key_suffix
 from psycopg import sql
 
 from acx import jobs
@@ -312,16 +312,10 @@ def kill9_mid_job(stack: FaultStack, bound: float = 10.0) -> int:
 
 
 def unfinished_claimed_renders(redis_url: str, database_url: str) -> int:
-    """Render jobs a converter has claimed (arq in-progress key) whose message is still pending."""
-    prefix = in_progress_key_prefix + jobs.render_job_id("")
-    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
-        ids = [key.removeprefix(prefix) for key in client.scan_iter(match=prefix + "*", count=1000)]
-    if not ids:
-        return 0
+    """Messages a converter has claimed for rendering (render_state 'running') and not finished."""
+    del redis_url  # claims are recorded in PostgreSQL
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM messages WHERE id = ANY(%s::uuid[]) AND render_state = 'pending'", (ids,)
-        ).fetchone()
+        row = conn.execute("SELECT count(*) FROM messages WHERE render_state = 'running'").fetchone()
     return int(str(row[0])) if row else 0
 
 
@@ -432,7 +426,7 @@ class RenderReport:
     @property
     def pending(self) -> set[str]:
         """Messages not rendered yet."""
-        return {mid for mid, state in self.states.items() if state == "pending"}
+        return {mid for mid, state in self.states.items() if state in ("pending", "running")}
 
     def problems(self) -> list[str]:
         """Why this is not "every message rendered exactly once per format" (empty when it is)."""

@@ -48,8 +48,10 @@ SWEEP_GRACE_SECONDS = 2
 SWEEP_PERIOD_SECONDS = 15
 SWEEP_RECOVERY_BOUND = SWEEP_PERIOD_SECONDS + SWEEP_GRACE_SECONDS + 13.0
 # A job that was running when its worker was SIGKILLed stays claimed by arq's in-progress key
-# for job_timeout (60 s) + 10 s; only then can the restarted worker (or the sweep) run it again.
-WORKER_KILL_RECOVERY_BOUND = 70.0 + 15.0
+# for job_timeout + 10 s; only then does the restarted worker run it again (the sweep re-enqueues
+# messages left 'running' after twice the job timeout). The tests lower the job timeout.
+RENDER_JOB_TIMEOUT_SECONDS = 5
+WORKER_KILL_RECOVERY_BOUND = RENDER_JOB_TIMEOUT_SECONDS + 10.0 + SWEEP_PERIOD_SECONDS + 10.0
 DEFAULT_POOL_TIMEOUT = 3.0  # DB_POOL_TIMEOUT default: the longest a request may wait for a connection
 POSTGRES_OUTAGE_SECONDS = 10.0  # a PostgreSQL restart or failover, as seen by the gateway
 PROBE_TIMEOUT = 8.0  # client-side limit for requests that should be refused within seconds
@@ -88,7 +90,11 @@ def fault_stack(fault_servers: FaultServers, tmp_path_factory: pytest.TempPathFa
     stack = FaultStack(
         fault_servers,
         tmp_path_factory.mktemp("fault-logs"),
-        extra_env={"SWEEP_GRACE_SECONDS": str(SWEEP_GRACE_SECONDS), "RATE_LIMIT_BURST": "1000000"},
+        extra_env={
+            "SWEEP_GRACE_SECONDS": str(SWEEP_GRACE_SECONDS),
+            "RENDER_JOB_TIMEOUT_SECONDS": str(RENDER_JOB_TIMEOUT_SECONDS),
+            "RATE_LIMIT_BURST": "1000000",
+        },
     )
     try:
         stack.ensure_running()

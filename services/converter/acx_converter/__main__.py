@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import sys
+import time
 
+import structlog
 from arq.worker import run_worker
+from redis.exceptions import RedisError
 
 from acx.config import ConfigError, load_settings
 from acx.log import configure_logging
 from acx_converter.worker import WorkerSettings, worker_options
 
 __all__ = ["main"]
+
+_log = structlog.get_logger("acx.converter")
+_RESTART_DELAY = 2.0
 
 
 def main() -> None:
@@ -22,7 +28,16 @@ def main() -> None:
     if not settings.database_url or not settings.redis_url:
         sys.exit("acx-converter: DATABASE_URL and REDIS_URL are required (`make run` sets them)")
     configure_logging(settings.log_level, settings.log_format)
-    run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]
+    while True:
+        try:
+            run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]
+        except (RedisError, OSError) as exc:
+            # Redis went away for longer than the client retries cover: start over once it is back
+            # rather than exiting (the sweep re-enqueues whatever the outage lost).
+            _log.warning("worker lost Redis, restarting", error=type(exc).__name__, retry_in=_RESTART_DELAY)
+            time.sleep(_RESTART_DELAY)
+            continue
+        return  # a signal stopped the worker
 
 
 if __name__ == "__main__":

@@ -12,48 +12,54 @@ import structlog
 from arq import Retry
 
 from acx import jobs, metrics
+from acx.config import Settings
 from acx.db import idempotency
 from acx.db import renderings as store
 from acx.db.pool import Pool
 from acx.pipeline import render_and_store
 
-__all__ = ["purge_idempotency_keys", "render_message", "sweep_unrendered", "update_gauges_forever"]
+__all__ = ["purge_idempotency_keys", "render_messages", "sweep_unrendered", "update_gauges_forever"]
 
 _log = structlog.get_logger("acx.converter")
 SWEEP_BATCH = 1000
 
 
-async def render_message(ctx: dict[str, Any], message_id: str, request_id: str | None = None) -> None:
-    """Render one stored message in all formats, count its tokens, and store both (idempotent).
+async def render_messages(ctx: dict[str, Any], message_ids: list[str], request_ids: list[str] | None = None) -> None:
+    """Render a batch of stored messages in all formats, count their tokens, store both (idempotent).
 
-    `request_id` is the id of the store request, so its log lines and the job's line up.
+    `request_ids` are the ids of the store requests, so their log lines and the job's line up.
     """
-    with structlog.contextvars.bound_contextvars(request_id=request_id, message_id=message_id):
-        await _render(ctx, message_id)
+    with structlog.contextvars.bound_contextvars(request_ids=request_ids or [], messages=len(message_ids)):
+        await _render(ctx, [uuid.UUID(message_id) for message_id in message_ids])
 
 
-async def _render(ctx: dict[str, Any], message_id: str) -> None:
+async def _render(ctx: dict[str, Any], message_ids: list[uuid.UUID]) -> None:
     pool: Pool = ctx["pool"]
     try:
         async with pool.connection() as conn:
-            for message in await store.load_for_render(conn, [uuid.UUID(message_id)]):
-                with metrics.RENDER_DURATION.time():
-                    rendered = await render_and_store(conn, message)
-                metrics.RENDER_JOBS.labels("done" if rendered else "failed").inc()
+            messages = await store.claim_for_render(conn, message_ids)
+            with metrics.RENDER_DURATION.time():
+                rendered, failed = await render_and_store(conn, messages)
+        metrics.RENDER_JOBS.labels("done").inc(rendered)
+        metrics.RENDER_JOBS.labels("failed").inc(failed)
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
         tries: int = ctx.get("job_try", 1)
-        _log.warning("database unavailable, retrying", message_id=message_id, tries=tries, error=str(exc))
+        _log.warning("database unavailable, retrying", tries=tries, error=str(exc))
         raise Retry(defer=min(2**tries, 30)) from exc
 
 
 async def sweep_unrendered(ctx: dict[str, Any]) -> int:
-    """Re-enqueue messages still pending after a grace period (lost enqueue, flushed Redis, killed worker)."""
+    """Re-enqueue messages whose render job was lost (Redis down or flushed, worker killed)."""
     pool: Pool = ctx["pool"]
+    settings: Settings = ctx["settings"]
     async with pool.connection() as conn:
-        ids = await store.unrendered_message_ids(conn, ctx["settings"].sweep_grace_seconds, SWEEP_BATCH)
-    for message_id in ids:
-        key = str(message_id)
-        await ctx["redis"].enqueue_job(jobs.RENDER_MESSAGE, key, _job_id=jobs.render_job_id(key))
+        ids = await store.unrendered_message_ids(
+            conn, settings.sweep_grace_seconds, settings.render_job_timeout_seconds * 2, SWEEP_BATCH
+        )
+    keys = [str(message_id) for message_id in ids]
+    for start in range(0, len(keys), jobs.RENDER_BATCH_MAX):
+        chunk = keys[start : start + jobs.RENDER_BATCH_MAX]
+        await ctx["redis"].enqueue_job(jobs.RENDER_MESSAGES, chunk, _job_id=jobs.render_job_id(chunk))
     if ids:
         _log.info("sweep re-enqueued messages", count=len(ids))
     return len(ids)

@@ -9,12 +9,15 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 from prometheus_client import start_http_server
+from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from acx import jobs, tokens
 from acx.config import Settings
 from acx.db.migrate import migrate
 from acx.db.pool import open_pool
-from acx_converter.tasks import purge_idempotency_keys, render_message, sweep_unrendered, update_gauges_forever
+from acx_converter.tasks import purge_idempotency_keys, render_messages, sweep_unrendered, update_gauges_forever
 
 __all__ = ["worker_options"]
 
@@ -47,7 +50,7 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """Static part of the worker configuration (arq reads these attributes)."""
 
-    functions: ClassVar[list[WorkerCoroutine]] = [render_message]
+    functions: ClassVar[list[WorkerCoroutine]] = [render_messages]
     cron_jobs: ClassVar[list[Any]] = [
         cron(sweep_unrendered, second={0, 15, 30, 45}, run_at_startup=True, unique=True),
         cron(purge_idempotency_keys, minute=17, second=0, unique=True),
@@ -62,7 +65,6 @@ class WorkerSettings:
     max_jobs = 50
     max_tries = 8
     keep_result = 0
-    job_timeout = 60
     handle_signals = True
     # On SIGTERM stop taking jobs and let running renders finish (each is one short transaction;
     # a cancelled one is simply re-run later, renders being idempotent).
@@ -72,7 +74,13 @@ class WorkerSettings:
 def worker_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `arq.worker.Worker` / `run_worker` with runtime settings."""
     assert settings.redis_url is not None
+    redis = RedisSettings.from_dsn(settings.redis_url)
+    # Survive Redis restarts: retry commands with backoff instead of letting the worker exit.
+    redis.retry_on_error = [redis_errors.ConnectionError, redis_errors.TimeoutError]
+    redis.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8)
+    redis.conn_retries = 30
     return {
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": redis,
         "ctx": {"settings": settings},
+        "job_timeout": settings.render_job_timeout_seconds,
     }

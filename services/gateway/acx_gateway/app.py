@@ -25,6 +25,7 @@ from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware
 from acx_gateway.openapi import allow_header_middleware, openapi_endpoint
 from acx_gateway.ratelimit import RateLimiter
+from acx_gateway.render_queue import RenderQueue
 from acx_gateway.routes.assets import download_asset, public_material
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController
@@ -65,11 +66,16 @@ def create_app(settings: Settings) -> Litestar:
             default_queue_name=jobs.QUEUE_NAME,
         )
         tokens.warm_up()
-        batcher = StoreBatcher(pool, flushers=max(1, settings.db_pool_max // 4))
+        renders = RenderQueue(queue)
+        batcher = StoreBatcher(
+            pool, renders.enqueue, flushers=max(1, settings.db_pool_max // 4), max_wait=settings.db_pool_timeout
+        )
         limiter = (
             RateLimiter(queue, settings.rate_limit_rps, settings.rate_limit_burst) if settings.rate_limit_rps else None
         )
-        app.state.gateway = GatewayState(settings=settings, pool=pool, queue=queue, batcher=batcher, limiter=limiter)
+        app.state.gateway = GatewayState(
+            settings=settings, pool=pool, queue=queue, renders=renders, batcher=batcher, limiter=limiter
+        )
         _log.info("gateway ready", base_url=settings.base_url)
         try:
             yield

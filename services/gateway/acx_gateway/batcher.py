@@ -3,28 +3,58 @@
 Each store request waits on a future while a few flusher tasks drain the queue: a flusher takes
 everything waiting (up to `max_batch`) and stores it with one transaction and one commit. Under
 load, batches form by themselves; an idle gateway still stores a lone message immediately.
+
+No request waits unboundedly: one whose session is locked by another transaction is retried in a
+later batch, and a request still unstored after `max_wait` seconds fails with 503 (Retry-After).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from acx.db.message_writes import StoredMessage, StoreRequest, store_batch
+from acx.db.message_writes import Deferred, StoredMessage, StoreRequest, store_batch
 from acx.db.pool import Pool
-from acx.errors import AcxError
+from acx.errors import AcxError, UnavailableError
 
 __all__ = ["StoreBatcher"]
 
-_Pending = tuple[StoreRequest, "asyncio.Future[StoredMessage | AcxError]"]
+_RETRY_DELAY = 0.02
+
+
+@dataclass
+class _Pending:
+    request: StoreRequest
+    deadline: float
+    future: asyncio.Future[StoredMessage | AcxError] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+def _busy() -> UnavailableError:
+    return UnavailableError("store_busy", "the store is busy (session locked or database slow), retry shortly")
 
 
 class StoreBatcher:
     """Batches `StoreRequest`s over a connection pool."""
 
-    def __init__(self, pool: Pool, *, max_batch: int = 256, flushers: int = 4) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        on_committed: Callable[[list[uuid.UUID], list[str]], Awaitable[None]],
+        *,
+        max_batch: int = 256,
+        flushers: int = 4,
+        max_wait: float = 3.0,
+    ) -> None:
         self._pool = pool
+        self._on_committed = on_committed
         self._max_batch = max_batch
+        self._max_wait = max_wait
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._flush_forever()) for _ in range(flushers)]
 
@@ -32,31 +62,58 @@ class StoreBatcher:
         """Store one message; returns once its transaction committed.
 
         Raises:
-            AcxError: the session is missing or the blob was rejected.
+            AcxError: the session is missing, the blob was rejected, or the store was too busy.
         """
-        future: asyncio.Future[StoredMessage | AcxError] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((request, future))
-        result = await future
+        pending = _Pending(request, time.monotonic() + self._max_wait)
+        self._queue.put_nowait(pending)
+        result = await pending.future
         if isinstance(result, AcxError):
             raise result
         return result
 
+    def _take_batch(self, first: _Pending) -> list[_Pending]:
+        batch, now = [], time.monotonic()
+        candidate: _Pending | None = first
+        while candidate is not None:
+            if candidate.future.done():
+                pass  # its client went away
+            elif candidate.deadline < now:
+                candidate.future.set_result(_busy())
+            else:
+                batch.append(candidate)
+            candidate = self._queue.get_nowait() if len(batch) < self._max_batch and not self._queue.empty() else None
+        return batch
+
+    def _retry_later(self, pending: _Pending) -> None:
+        if time.monotonic() + _RETRY_DELAY > pending.deadline:
+            pending.future.set_result(_busy())
+        else:
+            asyncio.get_running_loop().call_later(_RETRY_DELAY, self._queue.put_nowait, pending)
+
     async def _flush_forever(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = self._take_batch(await self._queue.get())
+            if not batch:
+                continue
             try:
                 async with self._pool.connection() as conn:
-                    results = await store_batch(conn, [request for request, _ in batch])
+                    results = await store_batch(conn, [pending.request for pending in batch])
             except Exception as exc:  # noqa: BLE001 - handed to every waiter, who re-raises it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            committed: list[tuple[uuid.UUID, str | None]] = []
+            for pending, result in zip(batch, results, strict=True):
+                if isinstance(result, Deferred):
+                    self._retry_later(pending)
+                    continue
+                if isinstance(result, StoredMessage):
+                    committed.append((result.id, pending.request.request_id))
+                if not pending.future.done():
+                    pending.future.set_result(result)
+            # After the waiters are answered: their 2xx never waits for Redis.
+            await self._on_committed([mid for mid, _ in committed], [rid for _, rid in committed if rid])
 
     async def close(self) -> None:
         """Stop the flushers; requests still waiting fail."""
@@ -66,6 +123,6 @@ class StoreBatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         while not self._queue.empty():
-            _, future = self._queue.get_nowait()
-            if not future.done():
-                future.set_exception(ConnectionError("gateway shutting down"))
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_result(_busy())

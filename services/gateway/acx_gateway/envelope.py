@@ -15,6 +15,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import RedisError
 
 from acx.errors import (
     AcxError,
@@ -23,6 +24,7 @@ from acx.errors import (
     InvalidRequestError,
     NotFoundError,
     TooLargeError,
+    UnavailableError,
     UnprocessableError,
 )
 
@@ -82,6 +84,8 @@ _STATUS_OF: dict[type[AcxError], int] = {
 
 
 def _acx_error(_: Request[Any, Any, Any], exc: AcxError) -> Response[bytes]:
+    if isinstance(exc, UnavailableError):
+        return _error(503, exc.msg, {"error_code": exc.code}, _RETRY)
     status = next((code for kind, code in _STATUS_OF.items() if isinstance(exc, kind)), 400)
     data: dict[str, str] = {"error_code": exc.code}
     if isinstance(exc, DecodeError) and exc.path:
@@ -106,9 +110,17 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
     return _error(status, msg, headers=exc.headers)
 
 
+_RETRY = {"Retry-After": "1"}
+
+
 def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log.warning("database unavailable", error=type(exc).__name__)
-    return _error(503, "database unavailable, retry shortly", headers={"Retry-After": "1"})
+    return _error(503, "database unavailable, retry shortly", {"error_code": "database_unavailable"}, _RETRY)
+
+
+def _redis_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    _log.warning("redis unavailable", error=type(exc).__name__)
+    return _error(503, "redis unavailable, retry shortly", {"error_code": "redis_unavailable"}, _RETRY)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -122,5 +134,6 @@ exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http_error,
     psycopg.OperationalError: _database_unavailable,
     psycopg_pool.PoolTimeout: _database_unavailable,
+    RedisError: _redis_unavailable,
     Exception: _unexpected,
 }

@@ -1,7 +1,8 @@
 """Storing messages, one or many per transaction.
 
 Every store, single or batched, goes through `store_batch`: one transaction locks the touched
-session rows (in id order, so concurrent batches cannot deadlock), decodes each blob against its
+session rows it can get (`SKIP LOCKED`: a session held by another transaction never blocks the
+rest of the batch; its requests come back as `DEFERRED` for a later batch), decodes each blob against its
 session's ingest state in arrival order, and writes all messages with one `executemany`. Grouping
 concurrent stores this way shares one commit (the durable, slow part) among many messages while a
 2xx still means committed.
@@ -19,7 +20,7 @@ from acx.db.assets import add_references
 from acx.db.pool import Conn
 from acx.errors import AcxError, NotFoundError
 
-__all__ = ["IngestResult", "StoreRequest", "StoredMessage", "store_batch"]
+__all__ = ["DEFERRED", "Deferred", "IngestResult", "StoreRequest", "StoredMessage", "store_batch"]
 
 
 class IngestResult(NamedTuple):
@@ -41,6 +42,8 @@ class StoreRequest(NamedTuple):
     meta_json: str
     ingest: Callable[[str], IngestResult]
     uploads: tuple[Upload, ...] = ()
+    #: Id of the HTTP request, carried into the render job's logs.
+    request_id: str | None = None
 
 
 class StoredMessage(NamedTuple):
@@ -52,6 +55,16 @@ class StoredMessage(NamedTuple):
     task_status: str
     created_at: datetime
     updated_at: datetime
+
+
+class Deferred:
+    """The request's session is locked by another transaction: retry it in a later batch."""
+
+    def __repr__(self) -> str:
+        return "DEFERRED"
+
+
+DEFERRED = Deferred()
 
 
 class _SessionCursor:
@@ -74,26 +87,31 @@ _ADVANCE = (
 )
 
 
-async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMessage | AcxError]:
+async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMessage | AcxError | Deferred]:
     """Store `requests` in one transaction; per request, the stored row or the error that rejected it.
 
     Within a session, messages take consecutive sequence numbers in the order of `requests`.
     Rejected requests (missing session, invalid blob) do not affect the others.
     """
-    results: list[StoredMessage | AcxError] = []
+    results: list[StoredMessage | AcxError | Deferred] = []
+    wanted = sorted({r.session_id for r in requests})
     async with conn.transaction():
         rows = await (
             await conn.execute(
                 "SELECT id, project_id, ingest_state, message_count, last_message_id, disable_task_tracking"
-                " FROM sessions WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                (sorted({r.session_id for r in requests}),),
+                " FROM sessions WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
+                (wanted,),
             )
         ).fetchall()
         sessions = {row[0]: _SessionCursor(row) for row in rows}
+        locked = await _locked_elsewhere(conn, [sid for sid in wanted if sid not in sessions])
         inserts: list[tuple[object, ...]] = []
         references: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, Upload]] = []
         for request in requests:
             cursor = sessions.get(request.session_id)
+            if request.session_id in locked:
+                results.append(DEFERRED)
+                continue
             if cursor is None or cursor.project_id != request.project_id:
                 results.append(NotFoundError("session_not_found", "session not found"))
                 continue
@@ -135,3 +153,11 @@ async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMe
                 )
             await add_references(conn, references)
     return results
+
+
+async def _locked_elsewhere(conn: Conn, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of the sessions SKIP LOCKED passed over exist (so are locked, not missing)."""
+    if not session_ids:
+        return set()
+    rows = await (await conn.execute("SELECT id FROM sessions WHERE id = ANY(%s)", (session_ids,))).fetchall()
+    return {row[0] for row in rows}  # type: ignore[misc]

@@ -74,7 +74,7 @@ ORDER BY m.seq {order}
 # `session_task_process_status` reports this product's own pipeline: the converter's progress.
 TASK_STATUS_SQL = (
     "CASE WHEN s.disable_task_tracking THEN 'disable_tracking' WHEN m.render_state = 'done' THEN 'success'"
-    " WHEN m.render_state = 'failed' THEN 'failed' ELSE 'pending' END"
+    " WHEN m.render_state IN ('failed', 'running') THEN m.render_state ELSE 'pending' END"
 )
 _PAGE_QUERIES = {
     (op, order): _PAGE_SQL.format(op=op, order=order, status=TASK_STATUS_SQL).encode()

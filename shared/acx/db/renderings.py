@@ -9,7 +9,8 @@ from acx.db.pool import Conn
 
 __all__ = [
     "RenderInput",
-    "load_for_render",
+    "Rendered",
+    "claim_for_render",
     "mark_render_failed",
     "oldest_unrendered_age",
     "pending_in_session",
@@ -29,62 +30,78 @@ class RenderInput(NamedTuple):
     parts: str
 
 
-async def load_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[RenderInput]:
-    """The stored form of messages that still need rendering (missing ids are skipped)."""
+async def claim_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[RenderInput]:
+    """Mark the not-yet-rendered ones among `message_ids` as running and return their stored form.
+
+    Rendered (or deleted) messages are skipped, so a job that runs twice does its work once.
+    """
     rows = await (
-        await conn.execute("SELECT id, session_id, format, raw, parts FROM messages WHERE id = ANY(%s)", (message_ids,))
+        await conn.execute(
+            "UPDATE messages SET render_state = 'running', render_started_at = clock_timestamp()"
+            " WHERE id = ANY(%s) AND render_state IN ('pending', 'running')"
+            " RETURNING id, session_id, format, raw, parts",
+            (message_ids,),
+        )
     ).fetchall()
     return [RenderInput(*row) for row in rows]  # type: ignore[arg-type]
 
 
-async def save_renderings(
-    conn: Conn,
-    message: RenderInput,
-    *,
-    codec_version: int,
-    tokens: int,
-    bodies: dict[str, tuple[str, int]],
-) -> None:
-    """Upsert a message's renderings (format → (body, item count)) and token count.
+class Rendered(NamedTuple):
+    """A message's renderings (format → (body, item count)) and token count, ready to store."""
+
+    message: RenderInput
+    tokens: int
+    bodies: dict[str, tuple[str, int]]
+
+
+async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version: int) -> None:
+    """Upsert the renderings and token counts of many messages in one transaction.
 
     Idempotent: re-running a job rewrites identical rows; a rendering from an older codec
     version never overwrites a newer one.
     """
-    async with conn.transaction():
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO renderings (session_id, message_id, format, codec_version, body, item_count)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, message_id, format) DO UPDATE"
-                " SET codec_version = EXCLUDED.codec_version, body = EXCLUDED.body,"
-                " item_count = EXCLUDED.item_count"
-                " WHERE renderings.codec_version <= EXCLUDED.codec_version",
-                [
-                    (message.session_id, message.id, fmt, codec_version, body, count)
-                    for fmt, (body, count) in bodies.items()
-                ],
-            )
-        await conn.execute(
+    if not rendered:
+        return
+    async with conn.transaction(), conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO renderings (session_id, message_id, format, codec_version, body, item_count)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, message_id, format) DO UPDATE"
+            " SET codec_version = EXCLUDED.codec_version, body = EXCLUDED.body,"
+            " item_count = EXCLUDED.item_count"
+            " WHERE renderings.codec_version <= EXCLUDED.codec_version",
+            [
+                (r.message.session_id, r.message.id, fmt, codec_version, body, count)
+                for r in rendered
+                for fmt, (body, count) in r.bodies.items()
+            ],
+        )
+        await cur.executemany(
             "UPDATE messages SET tokens = %s, render_state = 'done', render_error = NULL"
             " WHERE session_id = %s AND id = %s",
-            (tokens, message.session_id, message.id),
+            [(r.tokens, r.message.session_id, r.message.id) for r in rendered],
         )
 
 
-async def mark_render_failed(conn: Conn, message_id: uuid.UUID, error: str) -> None:
+async def mark_render_failed(conn: Conn, message: RenderInput, error: str) -> None:
     """Record a permanent render failure so the sweep stops retrying it."""
     await conn.execute(
-        "UPDATE messages SET render_state = 'failed', render_error = %s WHERE id = %s",
-        (error[:500], message_id),
+        "UPDATE messages SET render_state = 'failed', render_error = %s WHERE session_id = %s AND id = %s",
+        (error[:500], message.session_id, message.id),
     )
 
 
-async def unrendered_message_ids(conn: Conn, older_than_seconds: float, limit: int) -> list[uuid.UUID]:
-    """Messages still pending after a grace period (their job was lost or is stuck)."""
+async def unrendered_message_ids(
+    conn: Conn, older_than_seconds: float, stuck_after_seconds: float, limit: int
+) -> list[uuid.UUID]:
+    """Messages whose job was lost: pending after a grace period, or running for longer than a
+    job may run (its worker died)."""
     rows = await (
         await conn.execute(
-            "SELECT id FROM messages WHERE render_state = 'pending'"
-            " AND created_at < clock_timestamp() - make_interval(secs => %s) ORDER BY created_at LIMIT %s",
-            (older_than_seconds, limit),
+            "SELECT id FROM messages WHERE render_state IN ('pending', 'running')"
+            " AND created_at < clock_timestamp() - make_interval(secs => %s)"
+            " AND (render_state = 'pending' OR render_started_at < clock_timestamp() - make_interval(secs => %s))"
+            " ORDER BY created_at LIMIT %s",
+            (older_than_seconds, stuck_after_seconds, limit),
         )
     ).fetchall()
     return [row[0] for row in rows]  # type: ignore[misc]
@@ -94,7 +111,7 @@ async def pending_in_session(conn: Conn, session_id: uuid.UUID) -> list[uuid.UUI
     """Ids of the session's messages the converter has not rendered yet, in order."""
     rows = await (
         await conn.execute(
-            "SELECT id FROM messages WHERE session_id = %s AND render_state = 'pending' ORDER BY seq",
+            "SELECT id FROM messages WHERE session_id = %s AND render_state IN ('pending', 'running') ORDER BY seq",
             (session_id,),
         )
     ).fetchall()
@@ -102,14 +119,14 @@ async def pending_in_session(conn: Conn, session_id: uuid.UUID) -> list[uuid.UUI
 
 
 async def render_progress(conn: Conn, session_id: uuid.UUID) -> dict[str, int]:
-    """Message counts of a session by render state (`pending`, `done`, `failed`)."""
+    """Message counts of a session by render state (`pending`, `running`, `done`, `failed`)."""
     rows = await (
         await conn.execute(
             "SELECT render_state, count(*) FROM messages WHERE session_id = %s GROUP BY render_state",
             (session_id,),
         )
     ).fetchall()
-    counts = {"pending": 0, "done": 0, "failed": 0}
+    counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
     counts.update({str(state): int(str(count)) for state, count in rows})
     return counts
 
@@ -119,7 +136,7 @@ async def oldest_unrendered_age(conn: Conn) -> float:
     row = await (
         await conn.execute(
             "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)"
-            " FROM messages WHERE render_state = 'pending'"
+            " FROM messages WHERE render_state IN ('pending', 'running')"
         )
     ).fetchone()
     return float(str(row[0])) if row else 0.0

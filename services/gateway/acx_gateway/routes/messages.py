@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +19,9 @@ from acx.db import events as event_store
 from acx.db import messages as store
 from acx.db.assets import assets_of_messages
 from acx.db.idempotency import StoredResponse
-from acx.db.message_writes import IngestResult, StoredMessage, StoreRequest, store_batch
+from acx.db.message_writes import Deferred, IngestResult, StoredMessage, StoreRequest, store_batch
 from acx.db.pool import Conn
-from acx.errors import AcxError, InvalidRequestError, TooLargeError
+from acx.errors import AcxError, InvalidRequestError, TooLargeError, UnavailableError
 from acx.model import Message
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import envelope_bytes, json_response, ok
@@ -134,27 +136,33 @@ class MessageController(Controller):
             decoded.append(message)
             return result
 
-        store_request = StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest, uploads)
+        request_id = request.scope.get("state", {}).get("request_id")
+        store_request = StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest, uploads, request_id)
         key = idempotency_key(request)
         if key is None:
+            # The batcher queues the render job of its whole batch once committed.
             stored = await state.batcher.store(store_request)
-            response = ok(_stored_out(stored, decoded[-1], meta_json), status=201)
-        else:
-            committed: list[StoredMessage] = []
+            metrics.MESSAGES_STORED.labels(fmt).inc()
+            return ok(_stored_out(stored, decoded[-1], meta_json), status=201)
+        committed: list[StoredMessage] = []
 
-            async def perform(conn: Conn) -> StoredResponse:
+        async def perform(conn: Conn) -> StoredResponse:
+            deadline = time.monotonic() + state.settings.db_pool_timeout
+            [result] = await store_batch(conn, [store_request])
+            while isinstance(result, Deferred):  # the session is locked by a concurrent store
+                if time.monotonic() > deadline:
+                    raise UnavailableError("store_busy", "the session is busy, retry shortly")
+                await asyncio.sleep(0.02)
                 [result] = await store_batch(conn, [store_request])
-                if isinstance(result, AcxError):
-                    raise result
-                committed.append(result)
-                return StoredResponse(201, envelope_bytes(_stored_out(result, decoded[-1], meta_json)))
+            if isinstance(result, AcxError):
+                raise result
+            committed.append(result)
+            return StoredResponse(201, envelope_bytes(_stored_out(result, decoded[-1], meta_json)))
 
-            response, replayed = await run_idempotent(state.pool, request, key, perform)
-            if replayed:
-                return response
-            stored = committed[0]
-        metrics.MESSAGES_STORED.labels(fmt).inc()
-        await state.enqueue_render(stored.id, request.scope.get("state", {}).get("request_id"))
+        response, replayed = await run_idempotent(state.pool, request, key, perform)
+        if not replayed:
+            metrics.MESSAGES_STORED.labels(fmt).inc()
+            await state.renders.enqueue([committed[0].id], [request_id] if request_id else [])
         return response
 
     @get("/", dependencies={"paging": Provide(provide_page_query)})

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
-from acx import jobs, rendering, tokens
+from acx import rendering, tokens
 from acx.db import events as event_store
 from acx.db import messages as message_store
 from acx.db import renderings as render_store
@@ -63,13 +63,11 @@ class SessionOpsController(Controller):
         async with state.pool.connection() as conn:
             await require_session(conn, project_id_of(request), sid)
             progress = await render_store.render_progress(conn, sid)
-            pending_ids = await render_store.pending_in_session(conn, sid) if progress["pending"] else []
-        running = await state.running_jobs([jobs.render_job_id(str(mid)) for mid in pending_ids])
         return ok(
             {
                 "observed": progress["done"],
-                "in_process": running,
-                "pending": progress["pending"] - running,
+                "in_process": progress["running"],
+                "pending": progress["pending"],
                 "failed": progress["failed"],
                 "updated_at": datetime.now(UTC),
             }
@@ -83,8 +81,7 @@ class SessionOpsController(Controller):
         async with state.pool.connection() as conn:
             await require_session(conn, project_id_of(request), sid)
             pending = await render_store.pending_in_session(conn, sid)
-            for message in await render_store.load_for_render(conn, pending):
-                await render_and_store(conn, message)
+            await render_and_store(conn, await render_store.claim_for_render(conn, pending))
         return ok({"status": 0, "errmsg": ""})
 
     @post("/events", status_code=201)
