@@ -63,9 +63,13 @@ async def provide_page_query(
 
 
 async def read_session_page(
-    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, fmt: str, query: PageQuery
+    conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, fmt: str, query: PageQuery, *, decode_all: bool = False
 ) -> Page:
-    """One page of a session with its cached renderings in `fmt`."""
+    """One page of a session with its cached renderings in `fmt`.
+
+    The stored form of every message is fetched when edit strategies (or `decode_all`) need it;
+    otherwise only where a rendering is missing.
+    """
     return await read_page(
         conn,
         project_id,
@@ -75,6 +79,7 @@ async def read_session_page(
         limit=query.limit,
         cursor=query.cursor,
         time_desc=query.time_desc,
+        with_stored=decode_all or bool(query.strategies),
     )
 
 
@@ -125,7 +130,7 @@ def edit_page(rows: list[MessageRow], query: PageQuery) -> tuple[list[PageEntry]
         return [PageEntry(row) for row in rows], (str(rows[-1].id) if rows else None)
     by_id = {str(row.id): row for row in rows}
     result = apply_strategies(
-        [(message_id, rendering.decode_stored(row.parts)) for message_id, row in by_id.items()],
+        [(message_id, rendering.decode_stored(row.stored[1])) for message_id, row in by_id.items()],
         query.strategies,
         query.pin,
     )
@@ -185,9 +190,10 @@ def _rendered(fmt: str, row: MessageRow, edited: Message | None) -> tuple[bytes,
         metrics.RENDERING_CACHE.labels("hit").inc()
         return row.body.encode(), row.item_count or 0, row.tokens
     metrics.RENDERING_CACHE.labels("miss").inc()
-    message = rendering.decode_stored(row.parts)
+    raw, parts = row.stored
+    message = rendering.decode_stored(parts)
     if row.body is None:
-        result = rendering.render(fmt, message, row.raw)
+        result = rendering.render(fmt, message, raw)
         body, count = result.body.encode(), result.item_count
     else:
         body, count = row.body.encode(), row.item_count or 0

@@ -31,8 +31,8 @@ class MessageRow(NamedTuple):
     parent_id: uuid.UUID | None
     role: str
     format: str
-    raw: str
-    parts: str
+    raw: str | None
+    parts: str | None
     meta: str
     tokens: int | None
     task_status: str
@@ -41,6 +41,13 @@ class MessageRow(NamedTuple):
     updated_at: datetime
     body: str | None
     item_count: int | None
+
+    @property
+    def stored(self) -> tuple[str, str]:
+        """(raw blob, parts JSON); only for rows the query fetched them for."""
+        if self.raw is None or self.parts is None:
+            raise LookupError(f"stored form of message {self.id} was not fetched")
+        return self.raw, self.parts
 
 
 class Page(NamedTuple):
@@ -59,7 +66,7 @@ _PAGE_SQL = """
 WITH s AS (
     SELECT id, disable_task_tracking FROM sessions WHERE id = %(session)s AND project_id = %(project)s
 )
-SELECT m.id, m.seq, m.parent_id, m.role, m.format, m.raw, m.parts, m.meta, m.tokens,
+SELECT m.id, m.seq, m.parent_id, m.role, m.format, {stored}, m.meta, m.tokens,
        {status} AS task_status, m.render_state, m.created_at, m.updated_at, r.body, r.item_count
 FROM s
 LEFT JOIN LATERAL (
@@ -76,9 +83,19 @@ TASK_STATUS_SQL = (
     "CASE WHEN s.disable_task_tracking THEN 'disable_tracking' WHEN m.render_state = 'done' THEN 'success'"
     " WHEN m.render_state IN ('failed', 'running') THEN m.render_state ELSE 'pending' END"
 )
+# The stored form (raw blob, parts) is large: fetched only where a rendering or a token count is
+# missing, unless the caller needs every message decoded (edit strategies, the request view).
+_STORED_ALWAYS = "m.raw, m.parts"
+_STORED_IF_UNCACHED = (
+    "CASE WHEN r.body IS NULL OR m.tokens IS NULL THEN m.raw END,"
+    " CASE WHEN r.body IS NULL OR m.tokens IS NULL THEN m.parts END"
+)
 _PAGE_QUERIES = {
-    (op, order): _PAGE_SQL.format(op=op, order=order, status=TASK_STATUS_SQL).encode()
+    (op, order, always): _PAGE_SQL.format(
+        op=op, order=order, status=TASK_STATUS_SQL, stored=_STORED_ALWAYS if always else _STORED_IF_UNCACHED
+    ).encode()
     for op, order in ((">", "ASC"), ("<", "DESC"))
+    for always in (True, False)
 }
 _ALL = 2**62
 
@@ -93,8 +110,12 @@ async def read_page(
     limit: int,
     cursor: str | None,
     time_desc: bool,
+    with_stored: bool = False,
 ) -> Page:
     """One page of a session in one query (keyset on the sequence, renderings joined).
+
+    Rows carry `raw` and `parts` when `with_stored`, otherwise only where the rendering or the
+    token count is not cached (None elsewhere).
 
     `limit == 0` returns the whole session. With `time_desc` the page is the newest window before
     the cursor, returned chronologically; the probe row that detects `has_more` is the oldest one
@@ -104,7 +125,7 @@ async def read_page(
     if not limit:
         time_desc = False
         after = -1
-    query = _PAGE_QUERIES[("<", "DESC") if time_desc else (">", "ASC")]
+    query = _PAGE_QUERIES[("<", "DESC", with_stored) if time_desc else (">", "ASC", with_stored)]
     params: dict[str, Any] = {
         "session": session_id,
         "project": project_id,

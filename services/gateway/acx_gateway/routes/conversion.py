@@ -61,14 +61,15 @@ class RenderController(Controller):
         fmt = _provider_format("format", format, "openai")
         state = gateway_state(request)
         async with state.pool.connection() as conn:
-            page = await read_session_page(conn, project_id_of(request), sid, fmt, paging)
+            page = await read_session_page(conn, project_id_of(request), sid, fmt, paging, decode_all=True)
         entries, edit_at = edit_page(page.rows, paging)
         conversation: list[tuple[str, Message, bytes]] = []
         total = 0
         for row, edited in entries:
             # An edited message renders from its parts (empty raw), never as the stored blob.
-            message = edited or rendering.decode_stored(row.parts)
-            conversation.append((str(row.id), message, b"" if edited else row.raw.encode()))
+            raw, parts = row.stored
+            message = edited or rendering.decode_stored(parts)
+            conversation.append((str(row.id), message, b"" if edited else raw.encode()))
             total += row.tokens if row.tokens is not None and edited is None else tokens.count_tokens(message)
         view = codecs.render_request(fmt, conversation)
         return ok(
