@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+import psycopg
+import psycopg_pool
 import structlog
 from arq.worker import run_worker
 from redis.exceptions import RedisError
@@ -31,10 +33,10 @@ def main() -> None:
     while True:
         try:
             run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]
-        except (RedisError, OSError) as exc:
-            # Redis went away for longer than the client retries cover: start over once it is back
-            # rather than exiting (the sweep re-enqueues whatever the outage lost).
-            _log.warning("worker lost Redis, restarting", error=type(exc).__name__, retry_in=_RESTART_DELAY)
+        except (RedisError, OSError, psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+            # Redis or PostgreSQL went away for longer than retries cover (or at start-up): start over
+            # once they are back rather than exiting; the sweep re-enqueues whatever was lost.
+            _log.warning("worker lost a backing service, restarting", error=type(exc).__name__, retry_in=_RESTART_DELAY)
             time.sleep(_RESTART_DELAY)
             continue
         return  # a signal stopped the worker

@@ -25,7 +25,13 @@ async def open_pool(database_url: str, *, min_size: int, max_size: int, acquire_
         timeout=acquire_timeout,
         open=False,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"autocommit": True, "prepare_threshold": 5},
+        # No statement waits on a lock longer than a request waits for a connection: a locked row
+        # or table turns into a fast 503 (LockNotAvailable is an OperationalError), never a hang.
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": 5,
+            "options": f"-c lock_timeout={int(acquire_timeout * 1000)}",
+        },
     )
     await pool.open(wait=True, timeout=max(acquire_timeout, 10.0))
     return pool
