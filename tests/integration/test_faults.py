@@ -376,6 +376,9 @@ async def test_pool_exhausted_answers_503_with_retry_after_fast(faults: FaultSta
         gateway.stop()
 
     for name, (status, retry_after, body, elapsed) in results.items():
+        assert elapsed < pool_timeout + 2.0, f"{name}: answered only after {elapsed:.1f} s: {body}"
+        if name == "create session" and status == 201:
+            continue  # needs no locked table: it may get a connection a timed-out read gave back
         assert status == 503, f"{name} with the pool exhausted: {status} after {elapsed:.1f} s: {body}"
         assert retry_after is not None, f"{name}: 503 without Retry-After"
         assert isinstance(body, dict), f"{name}: not an envelope: {body!r}"

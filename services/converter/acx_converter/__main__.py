@@ -9,6 +9,7 @@ import psycopg
 import psycopg_pool
 import structlog
 from arq.worker import run_worker
+from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
 from acx.config import ConfigError, load_settings
@@ -30,6 +31,9 @@ def main() -> None:
     if not settings.database_url or not settings.redis_url:
         sys.exit("acx-converter: DATABASE_URL and REDIS_URL are required (`make run` sets them)")
     configure_logging(settings.log_level, settings.log_format)
+    if settings.worker_metrics_port:
+        # Once per process: the worker below may be restarted after an outage, the port stays bound.
+        start_http_server(settings.worker_metrics_port)
     while True:
         try:
             run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]

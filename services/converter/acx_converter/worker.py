@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from arq import cron
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
-from prometheus_client import start_http_server
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -33,8 +32,6 @@ async def _startup(ctx: dict[str, Any]) -> None:
         acquire_timeout=settings.db_pool_timeout,
     )
     tokens.warm_up()
-    if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port)
     ctx["gauges"] = asyncio.create_task(update_gauges_forever(ctx))
 
 
