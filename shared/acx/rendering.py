@@ -73,15 +73,20 @@ def acontext_body(message: Message) -> bytes:
 
 def render(fmt: str, message: Message, raw: str) -> Rendering:
     """Render one stored message in `fmt` (an items array, or the acontext body)."""
+    return _render(fmt, message, raw.encode())
+
+
+def _render(fmt: str, message: Message, raw: bytes) -> Rendering:
     if fmt == "acontext":
         return Rendering(acontext_body(message).decode(), 1)
-    body = codecs.render_items(fmt, message, raw.encode())  # type: ignore[arg-type]
-    count = len(msgspec.json.decode(body))
+    # The codec knows how many items it rendered: no need to parse the body back.
+    body, count = codecs.render_items_counted(fmt, message, raw)  # type: ignore[arg-type]
     return Rendering(body.decode(), count)
 
 
 def render_all(raw: str, parts_json: str) -> tuple[dict[str, Rendering], int]:
     """Every format's rendering plus the token count of one stored message."""
     message = decode_stored(parts_json)
-    renderings = {fmt: render(fmt, message, raw) for fmt in RENDER_FORMATS}
+    raw_bytes = raw.encode()
+    renderings = {fmt: _render(fmt, message, raw_bytes) for fmt in RENDER_FORMATS}
     return renderings, tokens.count_tokens(message)

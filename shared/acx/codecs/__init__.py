@@ -11,6 +11,7 @@ No I/O here: the storage layer persists the ``Message`` and the ``IngestState``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from acx.codecs import acontext, anthropic, gemini, openai
 from acx.codecs.acontext import acontext_role, acontext_system_meta
 from acx.codecs.acontext import render_parts as render_acontext_parts
 from acx.codecs.pairing import IngestState, Ledger, PendingCall
-from acx.codecs.request_view import RequestRendering, gemini_system_value, items_for, render_request
+from acx.codecs.request_view import ENCODERS, RequestRendering, gemini_system_value, items_for, render_request
 from acx.errors import DecodeError
 from acx.model import Message
 
@@ -39,6 +40,7 @@ __all__ = [
     "decode_blob",
     "render_acontext_parts",
     "render_items",
+    "render_items_counted",
     "render_request",
 ]
 
@@ -81,12 +83,18 @@ def render_items(target: ProviderFormat, message: Message, raw: bytes) -> bytes:
     has no item shape and becomes a ``user`` content with its parts. An empty ``raw`` (an
     edited message) is rendered from its parts.
     """
+    return render_items_counted(target, message, raw)[0]
+
+
+def render_items_counted(target: ProviderFormat, message: Message, raw: bytes) -> tuple[bytes, int]:
+    """``render_items`` and the number of items in the array (without parsing it back)."""
     if raw and target == message.source_format:
         if target == "gemini" and message.role == "system":
             parts = gemini_system_value(msgspec.json.decode(raw)).get("parts", [])
-            return _encoder.encode([{"role": "user", "parts": parts}])
-        return b"[" + raw + b"]"
-    return _encoder.encode([item.payload for item in items_for(target, message, raw)])
+            return _encoder.encode([{"role": "user", "parts": parts}]), 1
+        return b"[" + raw + b"]", 1
+    items = ENCODERS[target](message) if target in ENCODERS else items_for(target, message, raw)
+    return _encoder.encode([item.payload for item in items]), len(items)
 
 
 def _prefixed(error: DecodeError, prefix: str) -> DecodeError:
@@ -94,19 +102,19 @@ def _prefixed(error: DecodeError, prefix: str) -> DecodeError:
     return DecodeError(error.code, error.msg, path)
 
 
-def _source_blobs(fmt: ProviderFormat, source: Any) -> tuple[list[tuple[str, object]], tuple[str, object] | None]:
-    """Split a request-shaped ``source`` into (path, blob) pairs and an optional system blob."""
+def _source_blobs(fmt: ProviderFormat, source: Any) -> tuple[str, list[Any], tuple[str, object] | None]:
+    """Split a request-shaped ``source`` into the key of its message list (blob ``i`` is at
+    ``key[i]``), that list, and an optional system blob."""
     if fmt == "openai":
         if not isinstance(source, list):
             raise DecodeError("invalid_blob", "OpenAI source must be a list of messages")
-        return [(f"[{i}]", m) for i, m in enumerate(source)], None
+        return "", source, None
     if not isinstance(source, dict):
         raise DecodeError("blob_not_object", "source must be a JSON object")
     key = "messages" if fmt == "anthropic" else "contents"
     items = source.get(key)
     if not isinstance(items, list):
         raise DecodeError("invalid_blob", f"source needs a {key!r} list", key)
-    blobs: list[tuple[str, object]] = [(f"{key}[{i}]", m) for i, m in enumerate(items)]
     system: tuple[str, object] | None = None
     if fmt == "anthropic" and source.get("system") not in (None, "", []):
         system = ("system", {"role": "system", "content": source["system"]})
@@ -114,7 +122,11 @@ def _source_blobs(fmt: ProviderFormat, source: Any) -> tuple[list[tuple[str, obj
         si_key = "systemInstruction" if source.get("systemInstruction") is not None else "system_instruction"
         if source.get(si_key) is not None:
             system = ("", {si_key: source[si_key]})
-    return blobs, system
+    return key, items, system
+
+
+def _unknown_format(fmt: str, blob: object, ledger: Ledger) -> Message:
+    raise ValueError(f"unknown format {fmt!r}")
 
 
 def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) -> Any:
@@ -124,22 +136,29 @@ def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) 
     and the request-level rendering's payload is returned. Raises ``DecodeError`` with a
     path into ``source``.
     """
-    blobs, system = _source_blobs(source_format, source)
+    # An unknown format raises (in decode_blob) only once there is a blob to decode.
+    decoder = _DECODERS.get(source_format) or functools.partial(_unknown_format, source_format)
+    key, blobs, system = _source_blobs(source_format, source)
     conversation: list[tuple[str, Message, bytes]] = []
-    state = IngestState()
+    # One ledger for the whole conversation (``advance`` is ``decode_blob``'s state hand-over).
+    ledger = Ledger(IngestState())
+    # The raw blob is only read by same-format renderings; elsewhere it only has to be non-empty.
+    same = source_format == target
     if system is not None:
         try:
-            message, state = decode_blob(source_format, system[1], state)
+            message = decoder(system[1], ledger)
         except DecodeError as exc:
             path = exc.path.replace("content", "system", 1) if source_format == "anthropic" else exc.path
             raise DecodeError(exc.code, exc.msg, path) from None
-        conversation.append(("system", message, _encoder.encode(system[1])))
+        conversation.append(("system", message, _encoder.encode(system[1]) if same else b"-"))
         # Synthesised ids count positions in messages/contents, as the examples do.
-        state = IngestState(position=0, pending_calls=state.pending_calls)
-    for i, (path, blob) in enumerate(blobs):
+        ledger.advance()
+        ledger.position = 0
+    for i, blob in enumerate(blobs):
         try:
-            message, state = decode_blob(source_format, blob, state)
+            message = decoder(blob, ledger)
         except DecodeError as exc:
-            raise _prefixed(exc, path) from None
-        conversation.append((str(i), message, _encoder.encode(blob)))
+            raise _prefixed(exc, f"{key}[{i}]") from None
+        ledger.advance()
+        conversation.append((str(i), message, _encoder.encode(blob) if same else b"-"))
     return render_request(target, conversation).payload

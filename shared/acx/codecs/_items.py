@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Literal
 
 ItemKind = Literal["message", "system", "tool", "followup"]
 
 
-@dataclass(slots=True)
 class Item:
     """One rendered wire message.
 
@@ -16,12 +15,26 @@ class Item:
     ``followup`` (an OpenAI user message holding only media moved out of tool results),
     ``system`` or a plain ``message``. For Gemini, ``answers`` holds, per part, the id of the
     call a ``functionResponse`` answers (else None) and ``calls`` the ids of the calls it
-    issues, so responses can be re-ordered to call order.
+    issues, so responses can be re-ordered to call order. Both are read-only (shared empty
+    tuples by default: items are built for every rendering).
     """
 
-    payload: dict[str, Any]
-    kind: ItemKind = "message"
-    answers: list[str | None] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-    #: The stored blob itself (same-format read): never merged with another verbatim item.
-    verbatim: bool = False
+    __slots__ = ("answers", "calls", "kind", "payload", "verbatim")
+
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        kind: ItemKind = "message",
+        answers: Sequence[str | None] = (),
+        calls: Sequence[str] = (),
+        verbatim: bool = False,
+    ) -> None:
+        self.payload = payload
+        self.kind = kind
+        self.answers = answers
+        self.calls = calls
+        #: The stored blob itself (same-format read): never merged with another verbatim item.
+        self.verbatim = verbatim
+
+    def __repr__(self) -> str:
+        return f"Item({self.payload!r}, kind={self.kind!r}, verbatim={self.verbatim!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import posixpath
 import re
 from urllib.parse import urlsplit
@@ -98,8 +99,10 @@ def is_http(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+@functools.lru_cache(maxsize=4096)
 def mime_from_uri(uri: str) -> str | None:
-    """MIME type implied by a URI's path extension, if any (no fetching, ever)."""
+    """MIME type implied by a URI's path extension, if any (no fetching, ever). Memoised:
+    the same URIs recur across the messages of a session and its renderings."""
     ext = posixpath.splitext(urlsplit(uri).path)[1].lstrip(".").lower()
     return _EXT_MIME.get(ext)
 

@@ -1,4 +1,10 @@
-"""Helpers for walking decoded JSON with precise error paths."""
+"""Helpers for walking decoded JSON with precise error paths.
+
+Hot paths check ``type(x) is dict`` (decoded JSON is always plain ``dict``/``list``/``str``)
+and fall back to the general ``Mapping`` check only for other types. Error paths are built
+only when an error is raised: a codec raises with a path relative to the value it is looking
+at and the caller prefixes it (``prefixed``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,16 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from acx.errors import DecodeError
 
 JsonObj = dict[str, Any]
+
+_json_decode = msgspec.json.decode
+_json_encode = msgspec.json.encode
+_MsgspecError = msgspec.MsgspecError
+_py_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def join(path: str, key: str | int) -> str:
@@ -18,8 +31,22 @@ def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
+def prefixed(error: DecodeError, prefix: str) -> DecodeError:
+    """``error`` (path relative to a value at ``prefix``) with its full path."""
+    path = error.path
+    if not path:
+        path = prefix
+    elif path.startswith("["):
+        path = prefix + path
+    elif prefix:
+        path = f"{prefix}.{path}"
+    return DecodeError(error.code, error.msg, path)
+
+
 def obj(value: object, path: str, what: str = "message") -> JsonObj:
-    """``value`` as a JSON object, else ``blob_not_object``."""
+    """``value`` as a JSON object, else ``blob_not_object``. Plain dicts are not copied."""
+    if type(value) is dict:
+        return value
     if not isinstance(value, Mapping):
         raise DecodeError("blob_not_object", f"{what} must be a JSON object", path)
     return dict(value)
@@ -27,6 +54,8 @@ def obj(value: object, path: str, what: str = "message") -> JsonObj:
 
 def field_obj(blob: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> JsonObj | None:
     value = blob.get(key)
+    if type(value) is dict:
+        return value
     if value is None:
         if required:
             raise DecodeError("invalid_blob", f"missing object field {key!r}", join(path, key))
@@ -37,6 +66,9 @@ def field_obj(blob: Mapping[str, Any], key: str, path: str, *, required: bool = 
 
 
 def req_obj(blob: Mapping[str, Any], key: str, path: str) -> JsonObj:
+    value = blob.get(key)
+    if type(value) is dict:
+        return value
     value = field_obj(blob, key, path, required=True)
     assert value is not None
     return value
@@ -44,18 +76,18 @@ def req_obj(blob: Mapping[str, Any], key: str, path: str) -> JsonObj:
 
 def opt_str(blob: Mapping[str, Any], key: str, path: str) -> str | None:
     value = blob.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DecodeError("invalid_blob", f"{key!r} must be a string", join(path, key))
-    return value
+    if value is None or isinstance(value, str):
+        return value
+    raise DecodeError("invalid_blob", f"{key!r} must be a string", join(path, key))
 
 
 def req_str(blob: Mapping[str, Any], key: str, path: str) -> str:
-    value = opt_str(blob, key, path)
+    value = blob.get(key)
+    if isinstance(value, str):
+        return value
     if value is None:
         raise DecodeError("invalid_blob", f"missing string field {key!r}", join(path, key))
-    return value
+    raise DecodeError("invalid_blob", f"{key!r} must be a string", join(path, key))
 
 
 def opt_bool(blob: Mapping[str, Any], key: str, path: str) -> bool:
@@ -69,11 +101,9 @@ def opt_bool(blob: Mapping[str, Any], key: str, path: str) -> bool:
 
 def opt_list(blob: Mapping[str, Any], key: str, path: str) -> list[Any] | None:
     value = blob.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise DecodeError("invalid_blob", f"{key!r} must be a list", join(path, key))
-    return value
+    if value is None or isinstance(value, list):
+        return value
+    raise DecodeError("invalid_blob", f"{key!r} must be a list", join(path, key))
 
 
 def first_key(blob: Mapping[str, Any], *keys: str) -> Any:
@@ -85,19 +115,70 @@ def first_key(blob: Mapping[str, Any], *keys: str) -> Any:
     return None
 
 
+def first_of(blob: Mapping[str, Any], key: str, alias: str) -> Any:
+    """``first_key`` for exactly two spellings, without the varargs tuple."""
+    value = blob.get(key)
+    return value if value is not None else blob.get(alias)
+
+
 def parse_arguments(text: str, path: str) -> dict[str, Any]:
     """Tool-call arguments: a JSON object string; ``""`` means ``{}``."""
     if text == "":
         return {}
     try:
-        value = json.loads(text)
-    except ValueError:
-        raise DecodeError("invalid_tool_arguments", "arguments are not valid JSON", path) from None
-    if not isinstance(value, dict):
+        # msgspec accepts a subset of what json.loads does, with equal results; anything it
+        # rejects (NaN, Infinity, 1e400, lone surrogates, malformed text) goes to json.loads.
+        value = _json_decode(text)
+    except _MsgspecError:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise DecodeError("invalid_tool_arguments", "arguments are not valid JSON", path) from None
+    if type(value) is not dict:
         raise DecodeError("invalid_tool_arguments", "arguments must be a JSON object", path)
     return value
 
 
+def msgspec_exact(value: Any) -> bool:  # noqa: PLR0911 - one return per JSON type
+    """True if ``msgspec.json.encode(value)`` spells ``value`` exactly as ``json.dumps`` does.
+
+    They differ only on floats that ``repr`` writes with an exponent (``1e+16``, ``1e-05``)
+    or that are not finite, and on types other than the JSON ones (left to ``json``).
+    """
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                return False
+            tv = type(v)
+            if tv is str or tv is int or tv is bool or v is None:
+                continue
+            if not msgspec_exact(v):
+                return False
+        return True
+    if t is list:
+        for v in value:
+            tv = type(v)
+            if tv is str or tv is int or tv is bool or v is None:
+                continue
+            if not msgspec_exact(v):
+                return False
+        return True
+    if t is float:
+        return bool(value == 0.0 or 1e-4 <= abs(value) < 1e16)
+    return False
+
+
 def compact_json(value: Any) -> str:
-    """Compact JSON in source key order, non-ASCII kept (OpenAI arguments, tool results)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON in source key order, non-ASCII kept (OpenAI arguments, tool results).
+
+    Byte-identical to ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``.
+    """
+    if msgspec_exact(value):
+        try:
+            return _json_encode(value).decode()
+        except (UnicodeEncodeError, _MsgspecError, TypeError, ValueError):  # lone surrogates, odd types
+            pass
+    return _py_encoder.encode(value)

@@ -40,6 +40,7 @@ _TYPES = frozenset(
 )
 _MEDIA: dict[str, type[AnyMedia]] = {"image": ImagePart, "audio": AudioPart, "video": VideoPart, "file": DocumentPart}
 _EPHEMERAL = {"type": "ephemeral"}
+_MEDIA_KINDS: dict[type, str] = {ImagePart: "image", AudioPart: "audio", VideoPart: "video"}
 
 
 def decode(blob: object, ledger: Ledger) -> Message:
@@ -189,6 +190,8 @@ def _media_meta(part: MediaPart) -> dict[str, Any]:
 
 
 def _render(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branch per part type
+    if type(part) is TextPart and not part.cache and not part.refusal:  # the usual part
+        return {"type": "text", "text": part.text} if part.text else {"type": "text"}
     if isinstance(part, TextPart):
         meta: dict[str, Any] = {}
         if part.cache:
@@ -197,7 +200,7 @@ def _render(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branc
             meta["is_refusal"] = True
         return _shape("text", part.text, meta)
     if isinstance(part, MediaPart):
-        kind = {ImagePart: "image", AudioPart: "audio", VideoPart: "video"}.get(type(part), "file")
+        kind = _MEDIA_KINDS.get(type(part), "file")
         if part.asset is not None:
             return _asset_shape(kind, part)
         out = _shape(kind, None, _media_meta(part))

@@ -60,3 +60,10 @@ class Ledger:
 
     def finish(self) -> IngestState:
         return IngestState(position=self.position + 1, pending_calls=self._pending + self._new)
+
+    def advance(self) -> None:
+        """Move on to the next message in place: the same as ``Ledger(self.finish())``."""
+        self.position += 1
+        if self._new:
+            self._pending += self._new
+            self._new = []

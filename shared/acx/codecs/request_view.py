@@ -83,10 +83,16 @@ def render_request(target: ProviderFormat, messages: Conversation) -> RequestRen
     return _gemini(messages)
 
 
+def _is_blank(value: Any) -> bool:
+    """``value in ("", [])`` for decoded JSON, without building a list per call."""
+    return not value and (value.__class__ is str or value.__class__ is list)
+
+
 def _openai_empty(payload: dict[str, Any]) -> bool:
-    if payload.get("role") == "assistant":
+    role = payload.get("role")
+    if role == "assistant":
         return not payload.get("content") and not payload.get("tool_calls") and not payload.get("function_call")
-    return payload.get("role") == "user" and payload.get("content") in ([], "")
+    return role == "user" and _is_blank(payload.get("content"))
 
 
 def _openai(messages: Conversation) -> RequestRendering:
@@ -94,8 +100,10 @@ def _openai(messages: Conversation) -> RequestRendering:
     ids: list[list[str]] = []
     # Media moved out of tool results waits until the run of tool messages ends.
     pending: tuple[dict[str, Any], list[str]] | None = None
+    encode = openai.encode
     for mid, message, raw in messages:
-        for item in items_for("openai", message, raw):
+        items = encode(message) if not raw or message.source_format != "openai" else items_for("openai", message, raw)
+        for item in items:
             if item.kind == "tool":
                 out.append(item.payload)
                 ids.append([mid])
@@ -129,22 +137,27 @@ def _anthropic(messages: Conversation) -> RequestRendering:
     system_ids: list[str] = []
     turns: list[tuple[dict[str, Any], list[str], bool]] = []  # (payload, ids, verbatim)
     leading = True
+    encode = anthropic.encode
     for mid, message, raw in messages:
-        items = items_for("anthropic", message, raw)
+        if not raw or message.source_format != "anthropic":
+            items = encode(message)
+        else:
+            items = items_for("anthropic", message, raw)
         if message.role == "system":
             if message.source_format == "anthropic" and not leading:
                 # An in-place system message stays where it is for same-format reads.
                 turns.append((items[0].payload, [mid], True))
                 continue
             content = items[0].payload["content"]
-            if content not in ("", []):
+            if not _is_blank(content):
                 system.append(content)
                 system_ids.append(mid)
             continue
         leading = False
         for item in items:
             payload = item.payload
-            if payload.get("content") in ("", [], None):
+            content = payload.get("content")
+            if content is None or _is_blank(content):
                 continue
             # Same-format blobs stay verbatim, so two of them are never merged together.
             if turns and turns[-1][0].get("role") == payload["role"] and not (turns[-1][2] and item.verbatim):
@@ -182,6 +195,7 @@ def _gemini(messages: Conversation) -> RequestRendering:
     system_ids: list[str] = []
     contents: list[_Content] = []
     call_order: dict[str, int] = {}
+    encode = gemini.encode
     for mid, message, raw in messages:
         if message.role == "system":
             if message.source_format == "gemini":
@@ -191,7 +205,8 @@ def _gemini(messages: Conversation) -> RequestRendering:
                 system_parts.extend(gemini_system_parts(message))
             system_ids.append(mid)
             continue
-        for item in items_for("gemini", message, raw):
+        items = encode(message) if not raw or message.source_format != "gemini" else items_for("gemini", message, raw)
+        for item in items:
             if not item.payload.get("parts"):
                 continue
             for call_id in item.calls:

@@ -48,33 +48,48 @@ _OPAQUE = frozenset(
 
 def decode(blob: object, ledger: Ledger) -> Message:
     """Decode one Anthropic message blob (role user, assistant or system)."""
-    b = w.obj(blob, "")
+    b = blob if type(blob) is dict else w.obj(blob, "")
     raw_role = b.get("role")
     if not isinstance(raw_role, str) or raw_role not in _ROLES:
         raise DecodeError("unknown_role", f"unknown Anthropic role {raw_role!r}", "role")
     role = _ROLES[raw_role]
     content = b.get("content")
-    if content is None or content in ("", []):
+    if content is None or (not content and isinstance(content, str | list)):  # content in ("", [])
         raise DecodeError("empty_content", "Anthropic message content must not be empty", "content")
     if isinstance(content, str):
         return Message(role=role, parts=[TextPart(text=content)], source_format="anthropic", content_form="string")
     if not isinstance(content, list):
         raise DecodeError("invalid_blob", "content must be a string or a list of blocks", "content")
     parts: list[Part] = []
+    empty_text = False
     for i, raw in enumerate(content):
-        path = w.join("content", i)
-        block = w.obj(raw, path, "content block")
-        if role == "system" and block.get("type") != "text":
-            raise DecodeError("unknown_part_type", "system content blocks must be text", w.join(path, "type"))
-        parts.extend(_block(block, path, role, ledger))
+        if type(raw) is dict and raw.get("type") == "text" and type(text := raw.get("text")) is str:
+            # The usual block, decoded inline.
+            if text:
+                parts.append(TextPart(text=text, cache=raw.get("cache_control") is not None))
+            continue
+        try:
+            parts.extend(_checked_block(raw, role, ledger))
+        except DecodeError as exc:
+            raise w.prefixed(exc, f"content[{i}]") from None
+        empty_text = True  # _block may return empty text parts (e.g. document text)
     # Empty text blocks (e.g. next to tool_use) carry nothing; a message of only those is empty.
-    parts = [p for p in parts if not (isinstance(p, TextPart) and not p.text)]
+    if empty_text:
+        parts = [p for p in parts if not (isinstance(p, TextPart) and not p.text)]
     if not parts:
         raise DecodeError("empty_content", "Anthropic message has no non-empty content", "content")
     return Message(
         role=role, parts=parts, source_format="anthropic", content_form="list",
         original_role="system" if role == "system" else None,
     )  # fmt: skip
+
+
+def _checked_block(raw: object, role: Role, ledger: Ledger) -> list[Part]:
+    """One content block (errors relative to it)."""
+    block = w.obj(raw, "", "content block")
+    if role == "system" and block.get("type") != "text":
+        raise DecodeError("unknown_part_type", "system content blocks must be text", "type")
+    return _block(block, "", role, ledger)
 
 
 def _cache(block: dict[str, Any]) -> bool:

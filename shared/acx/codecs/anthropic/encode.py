@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from acx.codecs._items import Item
 from acx.codecs._media import ANTHROPIC_IMAGE_MIMES, decode_text, describe, is_http, placeholder
 from acx.model import (
+    AudioPart,
     DataPart,
     DocumentPart,
     ImagePart,
@@ -21,6 +23,7 @@ from acx.model import (
     ToolResultContent,
     ToolResultPart,
     UnsupportedPart,
+    VideoPart,
 )
 
 __all__ = ["encode", "sanitize_id", "system_blocks"]
@@ -30,6 +33,8 @@ _UNSAFE_ID = re.compile(r"[^a-zA-Z0-9_-]")
 
 def sanitize_id(call_id: str) -> str:
     """Anthropic ids must match ``^[a-zA-Z0-9_-]+$``: other characters become ``_``."""
+    if call_id.isascii() and call_id.replace("_", "a").replace("-", "a").isalnum():
+        return call_id  # already valid (the usual case)
     return _UNSAFE_ID.sub("_", call_id) or "_"
 
 
@@ -40,7 +45,9 @@ def _cached(block: dict[str, Any], cache: bool) -> dict[str, Any]:
 
 
 def _text(text: str, cache: bool = False) -> dict[str, Any]:
-    return _cached({"type": "text", "text": text}, cache)
+    if cache:
+        return {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+    return {"type": "text", "text": text}
 
 
 def _media(part: MediaPart) -> dict[str, Any]:
@@ -90,36 +97,63 @@ def _content_part(part: ToolResultContent) -> dict[str, Any] | None:
 
 def _tool_result(part: ToolResultPart) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": sanitize_id(part.call_id)}
-    blocks = [b for b in map(_content_part, part.content) if b is not None]
-    if part.string_form and all(isinstance(c, TextPart) for c in part.content):
-        text = "".join(c.text for c in part.content if isinstance(c, TextPart))
-        if text or blocks:
-            block["content"] = text
-    elif blocks:
-        block["content"] = blocks
+    content = part.content
+    if part.string_form and len(content) == 1 and type(content[0]) is TextPart:
+        # The usual case: one text, rendered as a string (blocks are irrelevant to it).
+        if content[0].text:
+            block["content"] = content[0].text
+    else:
+        blocks = [b for b in map(_content_part, content) if b is not None]
+        if part.string_form and all(isinstance(c, TextPart) for c in content):
+            text = "".join(c.text for c in content if isinstance(c, TextPart))
+            if text or blocks:
+                block["content"] = text
+        elif blocks:
+            block["content"] = blocks
     if part.is_error:
         block["is_error"] = True
     return _cached(block, part.cache)
 
 
-def _block(part: Part) -> dict[str, Any] | None:  # noqa: PLR0911 - one branch per part type
-    if isinstance(part, TextPart | UnsupportedPart | MediaPart):
-        return _content_part(part)
-    if isinstance(part, ToolCallPart):
-        block = {"type": "tool_use", "id": sanitize_id(part.id), "name": part.name, "input": part.arguments}
-        return _cached(block, part.cache)
-    if isinstance(part, ToolResultPart):
-        return _tool_result(part)
-    if isinstance(part, ThinkingPart):
-        # A thinking block needs a signature Anthropic issued; anything else is dropped.
-        if part.provider == "anthropic" and part.signature:
-            return {"type": "thinking", "thinking": part.text, "signature": part.signature}
-        return None
-    if isinstance(part, RedactedThinkingPart):
-        return {"type": "redacted_thinking", "data": part.data} if part.provider == "anthropic" else None
-    if isinstance(part, DataPart):
-        return _text(placeholder(f"data {part.data_type}"))
+def _tool_call(part: ToolCallPart) -> dict[str, Any]:
+    block = {"type": "tool_use", "id": sanitize_id(part.id), "name": part.name, "input": part.arguments}
+    return _cached(block, part.cache)
+
+
+def _thinking(part: ThinkingPart) -> dict[str, Any] | None:
+    # A thinking block needs a signature Anthropic issued; anything else is dropped.
+    if part.provider == "anthropic" and part.signature:
+        return {"type": "thinking", "thinking": part.text, "signature": part.signature}
     return None
+
+
+def _redacted(part: RedactedThinkingPart) -> dict[str, Any] | None:
+    return {"type": "redacted_thinking", "data": part.data} if part.provider == "anthropic" else None
+
+
+def _data(part: DataPart) -> dict[str, Any]:
+    return _text(placeholder(f"data {part.data_type}"))
+
+
+#: Block renderer per part type (exact types: the model's part classes are final).
+_BLOCKS: dict[type, Callable[[Any], dict[str, Any] | None]] = {
+    TextPart: _content_part,
+    UnsupportedPart: _content_part,
+    ImagePart: _content_part,
+    DocumentPart: _content_part,
+    AudioPart: _content_part,
+    VideoPart: _content_part,
+    ToolCallPart: _tool_call,
+    ToolResultPart: _tool_result,
+    ThinkingPart: _thinking,
+    RedactedThinkingPart: _redacted,
+    DataPart: _data,
+}
+
+
+def _block(part: Part) -> dict[str, Any] | None:
+    render = _BLOCKS.get(type(part))
+    return render(part) if render is not None else None
 
 
 def system_blocks(message: Message) -> list[dict[str, Any]]:
@@ -128,9 +162,15 @@ def system_blocks(message: Message) -> list[dict[str, Any]]:
 
 
 def _collapse(blocks: list[dict[str, Any]], message: Message) -> str | list[dict[str, Any]]:
-    if message.content_form != "list" and len(blocks) == 1 and set(blocks[0]) == {"type", "text"}:
-        return str(blocks[0]["text"])
+    if message.content_form != "list" and len(blocks) == 1:
+        only = blocks[0]
+        if len(only) == 2 and "type" in only and "text" in only:
+            return str(only["text"])
     return blocks
+
+
+def _tool_result_last(block: dict[str, Any]) -> bool:
+    return block.get("type") != "tool_result"
 
 
 def encode(message: Message) -> list[Item]:
@@ -138,8 +178,17 @@ def encode(message: Message) -> list[Item]:
     if message.role == "system":
         content = _collapse(system_blocks(message), message)
         return [Item({"role": "system", "content": content}, kind="system")]
-    blocks = [b for b in map(_block, message.parts) if b is not None]
-    if message.role == "user":
+    blocks: list[dict[str, Any]] = []
+    for part in message.parts:
+        if type(part) is TextPart:
+            if part.text:
+                blocks.append(_text(part.text, part.cache))
+        else:
+            render = _BLOCKS.get(type(part))
+            block = render(part) if render is not None else None
+            if block is not None:
+                blocks.append(block)
+    if message.role == "user" and len(blocks) > 1:
         # Anthropic requires tool_result blocks before anything else in a user turn.
-        blocks.sort(key=lambda b: b.get("type") != "tool_result")
+        blocks.sort(key=_tool_result_last)
     return [Item({"role": message.role, "content": _collapse(blocks, message)})]

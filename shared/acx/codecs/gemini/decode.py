@@ -40,14 +40,16 @@ _DATA_FIELDS = {
     "toolCall": "tool_call",
     "toolResponse": "tool_response",
 }
+#: Either spelling of a data field → its camelCase name.
+_FIELD_OF = {**{camel: camel for camel in _DATA_FIELDS}, **{snake: camel for camel, snake in _DATA_FIELDS.items()}}
 _OPAQUE = frozenset({"executableCode", "codeExecutionResult", "toolCall", "toolResponse"})
 _RESOLUTION = {"MEDIA_RESOLUTION_LOW": "low", "MEDIA_RESOLUTION_HIGH": "high"}
 
 
 def decode(blob: object, ledger: Ledger) -> Message:
     """Decode one Gemini content blob."""
-    b = w.obj(blob, "")
-    system = w.first_key(b, "systemInstruction", "system_instruction")
+    b = blob if type(blob) is dict else w.obj(blob, "")
+    system = w.first_of(b, "systemInstruction", "system_instruction")
     if system is not None:
         key = "systemInstruction" if "systemInstruction" in b else "system_instruction"
         return _system(system, key)
@@ -59,13 +61,23 @@ def decode(blob: object, ledger: Ledger) -> Message:
         raise DecodeError("empty_content", "Gemini content has no parts", "parts")
     parts: list[Part] = []
     calls = 0
+    has_call = has_result = False
     for i, raw in enumerate(raw_parts):
-        path = w.join("parts", i)
-        part, calls = _part(w.obj(raw, path, "part"), path, ledger, calls)
+        if type(raw) is dict and len(raw) == 1 and type(text := raw.get("text")) is str:
+            parts.append(TextPart(text=text))  # the usual part: {"text": "..."}
+            continue
+        try:
+            part, calls = _part(w.obj(raw, "", "part"), "", ledger, calls)
+        except DecodeError as exc:
+            raise w.prefixed(exc, f"parts[{i}]") from None
         parts.append(part)
-    if any(isinstance(p, ToolCallPart) for p in parts) and _ROLES[role] != "assistant":
+        if isinstance(part, ToolCallPart):
+            has_call = True
+        elif isinstance(part, ToolResultPart):
+            has_result = True
+    if has_call and _ROLES[role] != "assistant":
         raise DecodeError("invalid_blob", "functionCall parts belong in model contents", "parts")
-    if any(isinstance(p, ToolResultPart) for p in parts) and _ROLES[role] != "user":
+    if has_result and _ROLES[role] != "user":
         raise DecodeError("invalid_blob", "functionResponse parts belong in user contents", "parts")
     return Message(role=_ROLES[role], parts=parts, source_format="gemini")
 
@@ -88,6 +100,18 @@ def _system(value: object, key: str) -> Message:
 
 
 def _data_field(part: dict[str, Any], path: str) -> str:
+    found = None
+    for key, value in part.items():  # a part has few keys: look each up, not every field
+        camel = _FIELD_OF.get(key)
+        if camel is not None and value is not None:
+            if found is None:
+                found = camel
+            elif found != camel:
+                found = None
+                break
+    else:
+        if found is not None:
+            return found
     present = [
         camel for camel, snake in _DATA_FIELDS.items() if part.get(camel) is not None or part.get(snake) is not None
     ]

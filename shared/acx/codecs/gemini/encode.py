@@ -94,12 +94,20 @@ def encode(message: Message) -> list[Item]:
     answers: list[str | None] = []
     calls: list[str] = []
     for part in message.parts:
+        if type(part) is TextPart:  # the usual part, inline
+            if part.text:
+                parts.append({"text": part.text})
+                answers.append(None)
+            continue
         rendered = _part(part)
         if rendered is None:
             continue
         parts.append(rendered)
-        answers.append(part.call_id if isinstance(part, ToolResultPart) else None)
-        if isinstance(part, ToolCallPart):
-            calls.append(part.id)
+        if isinstance(part, ToolResultPart):
+            answers.append(part.call_id)
+        else:
+            answers.append(None)
+            if isinstance(part, ToolCallPart):
+                calls.append(part.id)
     role = "model" if message.role == "assistant" else "user"
     return [Item({"role": role, "parts": parts}, answers=answers, calls=calls)]

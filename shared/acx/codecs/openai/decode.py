@@ -30,11 +30,13 @@ _AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3"}
 
 def decode(blob: object, ledger: Ledger) -> Message:
     """Decode one ``ChatCompletionMessageParam``."""
-    b = w.obj(blob, "")
+    b = blob if type(blob) is dict else w.obj(blob, "")
     role = b.get("role")
     if not isinstance(role, str) or role not in _ROLES:
         raise DecodeError("unknown_role", f"unknown OpenAI role {role!r}", "role")
-    name = w.opt_str(b, "name", "")
+    name = b.get("name")
+    if name is not None and not isinstance(name, str):
+        w.opt_str(b, "name", "")  # raises
     if role in ("system", "developer"):
         parts, form = _text_content(b, role)
         original: Literal["system", "developer"] = "developer" if role == "developer" else "system"
@@ -67,7 +69,7 @@ def decode(blob: object, ledger: Ledger) -> Message:
     return Message(role="user", parts=[result], source_format="openai", content_form="string")
 
 
-def _cache(part: dict[str, Any]) -> bool:
+def _cache(part: dict[str, Any]) -> bool:  # inlined in the loops below
     # prompt_cache_breakpoint is official; cache_control is the LiteLLM/OpenRouter convention.
     return part.get("prompt_cache_breakpoint") is not None or part.get("cache_control") is not None
 
@@ -86,6 +88,10 @@ def _text_content(b: dict[str, Any], role: str, *, allow_empty: bool = False) ->
         raise DecodeError("invalid_blob", "content must be a string or a list of parts", "content")
     parts: list[TextPart] = []
     for i, raw in enumerate(content):
+        if type(raw) is dict and raw.get("type") == "text" and type(value := raw.get("text")) is str:
+            cache = raw.get("prompt_cache_breakpoint") is not None or raw.get("cache_control") is not None
+            parts.append(TextPart(text=value, cache=cache))
+            continue
         path = w.join("content", i)
         part = w.obj(raw, path, "content part")
         kind = part.get("type")
@@ -113,8 +119,11 @@ def _user_content(b: dict[str, Any]) -> tuple[list[Part], ContentForm]:
         raise DecodeError("invalid_blob", "content must be a string or a list of parts", "content")
     parts: list[Part] = []
     for i, raw in enumerate(content):
-        decoded = _user_part(raw, w.join("content", i))
-        if not (isinstance(decoded, TextPart) and not decoded.text):
+        try:
+            decoded = _user_part(raw, "")
+        except DecodeError as exc:
+            raise w.prefixed(exc, f"content[{i}]") from None
+        if not (type(decoded) is TextPart and not decoded.text):
             parts.append(decoded)
     if not parts:
         raise DecodeError("empty_content", "user message has no non-empty content", "content")
@@ -122,12 +131,19 @@ def _user_content(b: dict[str, Any]) -> tuple[list[Part], ContentForm]:
 
 
 def _user_part(raw: object, path: str) -> Part:
-    part = w.obj(raw, path, "content part")
+    part = raw if type(raw) is dict else w.obj(raw, path, "content part")
     kind = part.get("type")
-    cache = _cache(part)
+    cache = part.get("prompt_cache_breakpoint") is not None or part.get("cache_control") is not None
     if kind == "text":
-        return TextPart(text=w.req_str(part, "text", path), cache=cache)
+        text = part.get("text")
+        return TextPart(text=text if type(text) is str else w.req_str(part, "text", path), cache=cache)
     if kind == "image_url":
+        image = part.get("image_url")
+        if type(image) is dict:
+            url = image.get("url")
+            detail = image.get("detail")
+            if type(url) is str and (detail is None or type(detail) is str) and not url.startswith("data:"):
+                return ImagePart(url=url, mime=mime_from_uri(url), detail=detail, cache=cache)
         image = w.req_obj(part, "image_url", path)
         ipath = w.join(path, "image_url")
         url = w.req_str(image, "url", ipath)
@@ -171,16 +187,27 @@ def _assistant(b: dict[str, Any], ledger: Ledger, name: str | None) -> Message:
     reasoning = w.opt_str(b, "reasoning_content", "")
     if reasoning:
         parts.append(ThinkingPart(text=reasoning, provider="openai"))
-    content, form = _assistant_content(b.get("content"))
-    parts.extend(content)
+    content = b.get("content")
+    if type(content) is str:
+        form: ContentForm = "string"
+        if content:
+            parts.append(TextPart(text=content))
+    else:
+        text_parts, form = _assistant_content(content)
+        parts.extend(text_parts)
     refusal = w.opt_str(b, "refusal", "")
     if refusal:
         parts.append(TextPart(text=refusal, refusal=True))
     k = 0
-    for i, raw in enumerate(w.opt_list(b, "tool_calls", "") or []):
-        parts.append(_tool_call(raw, w.join("tool_calls", i), ledger))
-        k += 1
-    legacy = w.field_obj(b, "function_call", "", required=False)
+    tool_calls = b.get("tool_calls")
+    if tool_calls is not None:
+        for i, raw in enumerate(w.opt_list(b, "tool_calls", "") or ()):
+            try:
+                parts.append(_tool_call(raw, "", ledger))
+            except DecodeError as exc:
+                raise w.prefixed(exc, f"tool_calls[{i}]") from None
+            k += 1
+    legacy = w.field_obj(b, "function_call", "", required=False) if "function_call" in b else None
     if legacy is not None:
         fn = w.req_str(legacy, "name", "function_call")
         args_text = _arguments_text(legacy, "function_call")
@@ -226,9 +253,20 @@ def _arguments_text(fn: dict[str, Any], path: str) -> str:
 
 
 def _tool_call(raw: object, path: str, ledger: Ledger) -> ToolCallPart:
-    call = w.obj(raw, path, "tool call")
-    call_id = w.req_str(call, "id", path)
+    call = raw if type(raw) is dict else w.obj(raw, path, "tool call")
+    call_id = call.get("id")
+    if type(call_id) is not str:
+        call_id = w.req_str(call, "id", path)
     kind = call.get("type", "function")
+    if kind == "function":
+        fn_obj = call.get("function")
+        if type(fn_obj) is dict:
+            fn = fn_obj.get("name")
+            args_text = fn_obj.get("arguments", "")
+            if type(fn) is str and type(args_text) is str:
+                arguments = w.parse_arguments(args_text, f"{path}.function.arguments" if path else "function.arguments")
+                ledger.add_call(call_id, fn)
+                return ToolCallPart(id=call_id, name=fn, arguments=arguments, raw_arguments=args_text)
     if kind == "custom":
         custom = w.req_obj(call, "custom", path)
         cpath = w.join(path, "custom")
