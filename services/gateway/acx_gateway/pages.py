@@ -144,35 +144,44 @@ def edit_page(rows: list[MessageRow], query: PageQuery) -> tuple[list[PageEntry]
 def build_page(
     session_id: uuid.UUID, fmt: str, entries: list[PageEntry], page: Page, edit_at: str | None
 ) -> MessagesPage:
-    """The response data for a page: items aligned with ids and metas, and the token total."""
-    items: list[bytes] = []
+    """The response data for a page: items aligned with ids and metas, and the token total.
+
+    Cached bodies are spliced as text and encoded once: no JSON is parsed on this path.
+    """
+    items: list[str] = []
     ids: list[str] = []
-    metas: list[bytes] = []
-    total_tokens = 0
+    metas: list[str] = []
+    total_tokens = hits = 0
     for row, edited in entries:
-        body, count, message_tokens = _rendered(fmt, row, edited)
+        body: str
+        if edited is None and row.body is not None and row.tokens is not None:
+            body, count, message_tokens = row.body, row.item_count or 0, row.tokens
+            hits += 1
+        else:
+            body, count, message_tokens = _render_here(fmt, row, edited)
         total_tokens += message_tokens
-        meta = row.meta.encode()
         if fmt == "acontext":
             head = AcontextItemHead(
                 id=row.id,
                 session_id=session_id,
                 parent_id=row.parent_id,
-                meta=msgspec.Raw(meta),
+                meta=msgspec.Raw(row.meta.encode()),
                 session_task_process_status=row.task_status,
                 created_at=row.created_at,
                 updated_at=row.updated_at,
             )
-            items.append(_encoder.encode(head)[:-1] + b"," + body[1:])
+            items.append(_encoder.encode(head)[:-1].decode() + "," + body[1:])
         elif count:
             items.append(body[1:-1])
         ids.extend([str(row.id)] * count)
-        metas.extend([meta] * count)
+        metas.extend([row.meta] * count)
     metrics.MESSAGES_READ.labels(fmt).inc(len(entries))
+    metrics.RENDERING_CACHE.labels("hit").inc(hits)
+    metrics.RENDERING_CACHE.labels("miss").inc(len(entries) - hits)
     return MessagesPage(
-        items=msgspec.Raw(b"[" + b",".join(items) + b"]"),
+        items=msgspec.Raw(("[" + ",".join(items) + "]").encode()),
         ids=ids,
-        metas=msgspec.Raw(b"[" + b",".join(metas) + b"]"),
+        metas=msgspec.Raw(("[" + ",".join(metas) + "]").encode()),
         has_more=page.has_more,
         this_time_tokens=total_tokens,
         next_cursor=page.next_cursor,
@@ -180,21 +189,17 @@ def build_page(
     )
 
 
-def _rendered(fmt: str, row: MessageRow, edited: Message | None) -> tuple[bytes, int, int]:
-    """(body, item count, tokens): from the cache when possible, else rendered here."""
+def _render_here(fmt: str, row: MessageRow, edited: Message | None) -> tuple[str, int, int]:
+    """(body, item count, tokens) of a message the cache cannot serve: edited, or not rendered yet."""
     if edited is not None:
         # An edited message is no longer the stored blob: never the verbatim copy.
         result = rendering.render(fmt, edited, "")
-        return result.body.encode(), result.item_count, tokens.count_tokens(edited)
-    if row.body is not None and row.tokens is not None:
-        metrics.RENDERING_CACHE.labels("hit").inc()
-        return row.body.encode(), row.item_count or 0, row.tokens
-    metrics.RENDERING_CACHE.labels("miss").inc()
+        return result.body, result.item_count, tokens.count_tokens(edited)
     raw, parts = row.stored
     message = rendering.decode_stored(parts)
     if row.body is None:
         result = rendering.render(fmt, message, raw)
-        body, count = result.body.encode(), result.item_count
+        body, count = result.body, result.item_count
     else:
-        body, count = row.body.encode(), row.item_count or 0
+        body, count = row.body, row.item_count or 0
     return body, count, row.tokens if row.tokens is not None else tokens.count_tokens(message)
