@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import weakref
+
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -10,13 +13,28 @@ __all__ = ["Conn", "Pool", "open_pool"]
 Conn = AsyncConnection[tuple[object, ...]]
 Pool = AsyncConnectionPool[Conn]
 
+# A connection returned less than this long ago is handed out again unchecked: it just worked,
+# and a server restart takes longer than this, so only idle connections pay for a ping.
+_TRUSTED_FOR_SECONDS = 1.0
+_returned_at: weakref.WeakKeyDictionary[Conn, float] = weakref.WeakKeyDictionary()
+
+
+async def _note_return(conn: Conn) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: Conn) -> None:
+    if time.monotonic() - _returned_at.get(conn, 0.0) > _TRUSTED_FOR_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
+
 
 async def open_pool(database_url: str, *, min_size: int, max_size: int, acquire_timeout: float) -> Pool:
     """Open a pool and wait until it holds `min_size` connections (fails fast when the DB is down).
 
-    `check_connection` tests each connection as it leaves the pool, so the first requests after a
-    PostgreSQL restart get a fresh connection instead of an error; `acquire_timeout` bounds how long a
-    request waits for a free connection before the gateway answers 503.
+    Connections that sat idle are checked as they leave the pool, so the first requests after a
+    PostgreSQL restart get a fresh connection instead of an error, while a busy pool skips the
+    extra round trip; `acquire_timeout` bounds how long a request waits for a free connection
+    before the gateway answers 503.
     """
     pool: Pool = AsyncConnectionPool(
         database_url,
@@ -24,7 +42,8 @@ async def open_pool(database_url: str, *, min_size: int, max_size: int, acquire_
         max_size=max_size,
         timeout=acquire_timeout,
         open=False,
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_note_return,
         # No statement waits on a lock longer than a request waits for a connection: a locked row
         # or table turns into a fast 503 (LockNotAvailable is an OperationalError), never a hang.
         kwargs={
