@@ -1,0 +1,97 @@
+"""Operations: graceful shutdown under load, and what the logs contain (and never contain)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
+from tests.integration.conftest import Stack
+
+pytestmark = pytest.mark.integration
+
+SECRET_TEXT = "correct-horse-battery-staple-do-not-log"
+
+
+@dataclass
+class Gateway:
+    """A dedicated gateway process (this module stops it on purpose)."""
+
+    process: ServiceProcess
+    api_url: str
+
+
+@pytest.fixture
+def own_gateway(stack: Stack, tmp_path: Path) -> Iterator[Gateway]:
+    """A gateway of its own on the session's databases, logging at INFO."""
+    port = free_port()
+    env = service_env(stack.database_url, stack.redis_url, port)
+    env.update(LOG_LEVEL="INFO", RATE_LIMIT_RPS="0")
+    process = ServiceProcess("acx_gateway", env, tmp_path / "gateway.log")
+    proc = process.start()
+    wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
+    yield Gateway(process, f"http://127.0.0.1:{port}/api/v1")
+    process.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_sigterm_finishes_in_flight_stores(own_gateway: Gateway, stack: Stack) -> None:
+    """SIGTERM during a burst: every acknowledged store is in the database, the rest were refused
+    cleanly (no half-written message), and the process exits 0."""
+    headers = {"Authorization": f"Bearer {stack.root_key}"}
+    async with httpx.AsyncClient(base_url=own_gateway.api_url, headers=headers, timeout=20) as client:
+        session_id = (await client.post("/session", json={})).json()["data"]["id"]
+
+        async def store(i: int) -> httpx.Response | None:
+            try:
+                return await client.post(
+                    f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": f"m{i}"}}
+                )
+            except httpx.HTTPError:
+                return None  # refused or cut after the signal: never acknowledged
+
+        burst = [asyncio.create_task(store(i)) for i in range(200)]
+        await asyncio.sleep(0.05)
+        assert own_gateway.process.proc is not None
+        own_gateway.process.proc.send_signal(signal.SIGTERM)
+        responses = await asyncio.gather(*burst)
+    exit_code = await asyncio.to_thread(own_gateway.process.proc.wait, 30)
+    assert exit_code == 0, own_gateway.process.log_tail()
+    acknowledged = {r.json()["data"]["id"] for r in responses if r is not None and r.status_code == 201}
+    assert acknowledged, "no store finished before the shutdown"
+    other = [r.status_code for r in responses if r is not None and r.status_code != 201]
+    assert all(code == 503 for code in other), other
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id::text, seq FROM messages WHERE session_id = %s ORDER BY seq", (session_id,)
+        ).fetchall()
+    stored = {row[0] for row in rows}
+    assert acknowledged <= stored, "an acknowledged message is missing"
+    assert [row[1] for row in rows] == list(range(len(rows))), "the session's sequence has a gap"
+
+
+def test_logs_are_json_with_request_ids_and_no_secrets(own_gateway: Gateway, stack: Stack) -> None:
+    """Log lines are JSON, the request id is echoed, and no API key or blob text is ever logged."""
+    headers = {"Authorization": f"Bearer {stack.root_key}", "X-Request-ID": "trace-me-123"}
+    with httpx.Client(base_url=own_gateway.api_url, headers=headers, timeout=20) as client:
+        session_id = client.post("/session", json={}).json()["data"]["id"]
+        ok = client.post(f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": SECRET_TEXT}})
+        assert ok.status_code == 201
+        assert ok.headers["x-request-id"] == "trace-me-123"
+        bad = httpx.get(f"{own_gateway.api_url}/ping", headers={"Authorization": "Bearer sk-ac-wrong-key-xyz"})
+        assert bad.status_code == 401
+    own_gateway.process.stop()
+    text = own_gateway.process.log_path.read_text()
+    assert stack.root_key not in text
+    assert "sk-ac-wrong-key-xyz" not in text
+    assert SECRET_TEXT not in text
+    structured = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert any(entry.get("event") == "gateway ready" for entry in structured), text[-2000:]
