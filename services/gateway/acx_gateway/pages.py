@@ -93,9 +93,9 @@ class PageEntry(NamedTuple):
 class AcontextItemHead(msgspec.Struct):
     """Row fields of an acontext-format item; the cached body supplies role, parts, system_meta."""
 
-    id: uuid.UUID
+    id: str
     session_id: uuid.UUID
-    parent_id: uuid.UUID | None
+    parent_id: str | None
     meta: msgspec.Raw
     session_task_process_status: str
     created_at: datetime
@@ -127,8 +127,8 @@ class MessagesPage(msgspec.Struct, omit_defaults=True):
 def edit_page(rows: list[MessageRow], query: PageQuery) -> tuple[list[PageEntry], str | None]:
     """Apply the query's edit strategies to a page; without strategies nothing is decoded."""
     if not query.strategies:
-        return [PageEntry(row) for row in rows], (str(rows[-1].id) if rows else None)
-    by_id = {str(row.id): row for row in rows}
+        return [PageEntry(row) for row in rows], (rows[-1].id if rows else None)
+    by_id = {row.id: row for row in rows}
     result = apply_strategies(
         [(message_id, rendering.decode_stored(row.stored[1])) for message_id, row in by_id.items()],
         query.strategies,
@@ -173,7 +173,7 @@ def build_page(
             items.append(_encoder.encode(head)[:-1].decode() + "," + body[1:])
         elif count:
             items.append(body[1:-1])
-        ids.extend([str(row.id)] * count)
+        ids.extend([row.id] * count)
         metas.extend([row.meta] * count)
     metrics.MESSAGES_READ.labels(fmt).inc(len(entries))
     metrics.RENDERING_CACHE.labels("hit").inc(hits)

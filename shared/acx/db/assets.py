@@ -114,11 +114,12 @@ async def session_asset(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID
     return _asset_bytes(row)
 
 
-async def assets_of_messages(conn: Conn, message_ids: list[uuid.UUID]) -> list[str]:
+async def assets_of_messages(conn: Conn, message_ids: list[str]) -> list[str]:
     """Distinct asset hashes referenced by these messages."""
     rows = await (
         await conn.execute(
-            "SELECT DISTINCT sha256 FROM message_assets WHERE message_id = ANY(%s) ORDER BY sha256", (message_ids,)
+            "SELECT DISTINCT sha256 FROM message_assets WHERE message_id = ANY(%s::uuid[]) ORDER BY sha256",
+            (message_ids,),
         )
     ).fetchall()
     return [str(row[0]) for row in rows]

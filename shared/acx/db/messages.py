@@ -24,11 +24,14 @@ __all__ = [
 
 
 class MessageRow(NamedTuple):
-    """One message of a page, with its cached rendering in the requested format when present."""
+    """One message of a page, with its cached rendering in the requested format when present.
 
-    id: uuid.UUID
+    Ids come back as text: they are only ever written into responses.
+    """
+
+    id: str
     seq: int
-    parent_id: uuid.UUID | None
+    parent_id: str | None
     role: str
     format: str
     raw: str | None
@@ -66,7 +69,7 @@ _PAGE_SQL = """
 WITH s AS (
     SELECT id, disable_task_tracking FROM sessions WHERE id = %(session)s AND project_id = %(project)s
 )
-SELECT m.id, m.seq, m.parent_id, m.role, m.format, {stored}, m.meta, m.tokens,
+SELECT m.id::text, m.seq, m.parent_id::text, m.role, m.format, {stored}, m.meta, m.tokens,
        {status} AS task_status, m.render_state, m.created_at, m.updated_at, r.body, r.item_count
 FROM s
 LEFT JOIN LATERAL (

@@ -69,7 +69,7 @@ class RenderController(Controller):
             # An edited message renders from its parts (empty raw), never as the stored blob.
             raw, parts = row.stored
             message = edited or rendering.decode_stored(parts)
-            conversation.append((str(row.id), message, b"" if edited else raw.encode()))
+            conversation.append((row.id, message, b"" if edited else raw.encode()))
             total += row.tokens if row.tokens is not None and edited is None else tokens.count_tokens(message)
         view = codecs.render_request(fmt, conversation)
         return ok(
