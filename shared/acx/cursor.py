@@ -11,13 +11,24 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
+
+import msgspec
 
 from acx.errors import InvalidRequestError
 
-__all__ = ["Cursor", "decode_cursor", "encode_cursor", "encode_time_cursor"]
+__all__ = ["Cursor", "KeysetPage", "decode_cursor", "encode_cursor", "encode_time_cursor"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
+
+
+class KeysetPage(msgspec.Struct, Generic[T], kw_only=True):
+    """One page of a listing: its items, whether more follow, and the cursor to them."""
+
+    items: list[T]
+    has_more: bool
+    next_cursor: str | None = None
 
 
 class Cursor(NamedTuple):

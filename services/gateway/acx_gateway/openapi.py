@@ -408,12 +408,12 @@ def _responses(status: int, data: str | None, errors: list[int], *, public: bool
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the gateway."""
-    _, components = msgspec.json.schema_components(
+    refs, components = msgspec.json.schema_components(
         list(_DATA_TYPES.values()), ref_template="#/components/schemas/{name}"
     )
-    for name, kind in _DATA_TYPES.items():
-        if kind.__name__ != name:
-            components[name] = {"$ref": f"#/components/schemas/{kind.__name__}"}
+    for name, ref in zip(_DATA_TYPES, refs, strict=True):
+        if ref.get("$ref") != f"#/components/schemas/{name}":
+            components[name] = ref
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, params, body, status, data, errors in _ROUTES:
         operation: dict[str, Any] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from acx.cursor import decode_cursor, encode_time_cursor
+from acx.cursor import KeysetPage, decode_cursor, encode_time_cursor
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import NotFoundError
@@ -30,12 +30,7 @@ class EventRecord(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class EventPage(msgspec.Struct, kw_only=True):
-    """One page of `GET /session/{id}/events`."""
-
-    items: list[EventRecord]
-    has_more: bool
-    next_cursor: str | None = None
+EventPage = KeysetPage[EventRecord]
 
 
 def _record(row: tuple[Any, ...]) -> EventRecord:

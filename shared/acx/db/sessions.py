@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from psycopg.types.json import Jsonb
 
-from acx.cursor import decode_cursor, encode_time_cursor
+from acx.cursor import KeysetPage, decode_cursor, encode_time_cursor
 from acx.db.assets import release_session
 from acx.db.pool import Conn
 from acx.errors import ConflictError, NotFoundError
@@ -42,12 +42,7 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     space_id: None = None
 
 
-class SessionPage(msgspec.Struct, kw_only=True):
-    """One page of `GET /session`."""
-
-    items: list[SessionRecord]
-    has_more: bool
-    next_cursor: str | None = None
+SessionPage = KeysetPage[SessionRecord]
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
