@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 
@@ -31,6 +32,9 @@ def main() -> None:
     if not settings.database_url or not settings.redis_url:
         sys.exit("acx-converter: DATABASE_URL and REDIS_URL are required (`make run` sets them)")
     configure_logging(settings.log_level, settings.log_format)
+    if settings.log_level.upper() != "DEBUG":
+        # arq logs two lines per job at INFO: thousands a second under load, and no news.
+        logging.getLogger("arq.worker").setLevel(logging.WARNING)
     if settings.worker_metrics_port:
         # Once per process: the worker below may be restarted after an outage, the port stays bound.
         start_http_server(settings.worker_metrics_port)
