@@ -161,6 +161,9 @@ def build_page(
             body, count, message_tokens = _render_here(fmt, row, edited)
         total_tokens += message_tokens
         if fmt == "acontext":
+            # read_page fetched the acontext fields for this format.
+            assert row.task_status is not None
+            assert row.updated_at is not None
             head = AcontextItemHead(
                 id=row.id,
                 session_id=session_id,

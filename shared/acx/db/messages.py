@@ -26,24 +26,22 @@ __all__ = [
 class MessageRow(NamedTuple):
     """One message of a page, with its cached rendering in the requested format when present.
 
-    Ids come back as text: they are only ever written into responses.
+    Ids come back as text: they are only ever written into responses. The acontext item fields
+    (`parent_id`, `task_status`, `updated_at`) are fetched only for that format.
     """
 
     id: str
     seq: int
-    parent_id: str | None
-    role: str
-    format: str
     raw: str | None
     parts: str | None
     meta: str
     tokens: int | None
-    task_status: str
-    render_state: str
     created_at: datetime
-    updated_at: datetime
     body: str | None
     item_count: int | None
+    parent_id: str | None
+    task_status: str | None
+    updated_at: datetime | None
 
     @property
     def stored(self) -> tuple[str, str]:
@@ -69,8 +67,7 @@ _PAGE_SQL = """
 WITH s AS (
     SELECT id, disable_task_tracking FROM sessions WHERE id = %(session)s AND project_id = %(project)s
 )
-SELECT m.id::text, m.seq, m.parent_id::text, m.role, m.format, {stored}, m.meta, m.tokens,
-       {status} AS task_status, m.render_state, m.created_at, m.updated_at, r.body, r.item_count
+SELECT m.id::text, m.seq, {stored}, m.meta, m.tokens, m.created_at, r.body, r.item_count, {head}
 FROM s
 LEFT JOIN LATERAL (
     SELECT * FROM messages
@@ -93,12 +90,18 @@ _STORED_IF_UNCACHED = (
     "CASE WHEN r.body IS NULL OR m.tokens IS NULL THEN m.raw END,"
     " CASE WHEN r.body IS NULL OR m.tokens IS NULL THEN m.parts END"
 )
+_ACONTEXT_HEAD = f"m.parent_id::text, {TASK_STATUS_SQL}, m.updated_at"
+_NO_HEAD = "NULL, NULL, NULL"
 _PAGE_QUERIES = {
-    (op, order, always): _PAGE_SQL.format(
-        op=op, order=order, status=TASK_STATUS_SQL, stored=_STORED_ALWAYS if always else _STORED_IF_UNCACHED
+    (op, order, always, head): _PAGE_SQL.format(
+        op=op,
+        order=order,
+        stored=_STORED_ALWAYS if always else _STORED_IF_UNCACHED,
+        head=_ACONTEXT_HEAD if head else _NO_HEAD,
     ).encode()
     for op, order in ((">", "ASC"), ("<", "DESC"))
     for always in (True, False)
+    for head in (True, False)
 }
 _ALL = 2**62
 
@@ -128,7 +131,8 @@ async def read_page(
     if not limit:
         time_desc = False
         after = -1
-    query = _PAGE_QUERIES[("<", "DESC", with_stored) if time_desc else (">", "ASC", with_stored)]
+    direction = ("<", "DESC") if time_desc else (">", "ASC")
+    query = _PAGE_QUERIES[(*direction, with_stored, fmt == "acontext")]
     params: dict[str, Any] = {
         "session": session_id,
         "project": project_id,
