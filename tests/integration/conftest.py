@@ -7,7 +7,7 @@ the environment). Here the gateway and the worker run as child processes, exactl
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +103,33 @@ def session_id(http: httpx.Client) -> str:
     response = http.post("/session", json={})
     assert response.status_code == 201, response.text
     return str(response.json()["data"]["id"])
+
+
+@dataclass
+class Gateway:
+    """A dedicated gateway process with settings of its own."""
+
+    process: ServiceProcess
+    api_url: str
+
+
+@pytest.fixture
+def dedicated_gateway(stack: Stack, tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Factory: start a gateway on the session's databases with extra environment settings."""
+    started: list[ServiceProcess] = []
+
+    def start(**env_overrides: str) -> Gateway:
+        port = free_port()
+        env = service_env(stack.database_url, stack.redis_url, port)
+        env.update(env_overrides)
+        process = ServiceProcess("acx_gateway", env, tmp_path / f"gateway-{port}.log")
+        started.append(process)
+        wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=process.start())
+        return Gateway(process, f"http://127.0.0.1:{port}/api/v1")
+
+    yield start
+    for process in started:
+        process.stop()
 
 
 def unique_user() -> str:

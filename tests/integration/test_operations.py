@@ -5,41 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import psycopg
 import pytest
 
-from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Gateway, Stack
 
 pytestmark = pytest.mark.integration
 
 SECRET_TEXT = "correct-horse-battery-staple-do-not-log"
 
 
-@dataclass
-class Gateway:
-    """A dedicated gateway process (this module stops it on purpose)."""
-
-    process: ServiceProcess
-    api_url: str
-
-
 @pytest.fixture
-def own_gateway(stack: Stack, tmp_path: Path) -> Iterator[Gateway]:
-    """A gateway of its own on the session's databases, logging at INFO."""
-    port = free_port()
-    env = service_env(stack.database_url, stack.redis_url, port)
-    env.update(LOG_LEVEL="INFO", RATE_LIMIT_RPS="0")
-    process = ServiceProcess("acx_gateway", env, tmp_path / "gateway.log")
-    proc = process.start()
-    wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
-    yield Gateway(process, f"http://127.0.0.1:{port}/api/v1")
-    process.stop()
+def own_gateway(dedicated_gateway: Callable[..., Gateway]) -> Gateway:
+    """A gateway of its own (this module stops it on purpose), logging at INFO."""
+    return dedicated_gateway(LOG_LEVEL="INFO", RATE_LIMIT_RPS="0")
 
 
 @pytest.mark.timeout(60)
