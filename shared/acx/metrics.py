@@ -56,7 +56,9 @@ RENDERING_CACHE = Counter(
 )
 RENDER_JOBS = Counter("acx_render_jobs", "Converter render jobs by outcome", ["outcome"])
 RENDER_DURATION = Histogram(
-    "acx_render_duration_seconds", "Time to render one message in every format", buckets=_LATENCY_BUCKETS
+    "acx_render_duration_seconds",
+    "Time to render and store one render job (a batch of messages) in every format",
+    buckets=_LATENCY_BUCKETS,
 )
 QUEUE_DEPTH = Gauge("acx_queue_depth", "Jobs waiting in the converter queue", multiprocess_mode="max")
 OLDEST_UNRENDERED_AGE = Gauge(
