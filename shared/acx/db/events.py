@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from acx.cursor import KeysetPage, decode_cursor, encode_time_cursor
+from acx.cursor import KeysetPage
+from acx.db.keyset import page_after, time_keyset
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import NotFoundError
@@ -73,26 +74,15 @@ async def list_events(
 ) -> EventPage:
     """A keyset page of a session's events ordered by (created_at, id)."""
     await require_session(conn, project_id, session_id)
-    order, op = ("DESC", "<") if time_desc else ("ASC", ">")
-    where, params = "session_id = %(session)s", {"session": session_id, "limit": limit + 1}
-    if cursor:
-        position = decode_cursor("e", cursor)
-        where += f" AND (created_at, id) {op} (%(at)s, %(id)s)"
-        params.update(at=position.time, id=position.id)
+    after, params, order_by = time_keyset("e", cursor, time_desc)
     rows = await (
         await conn.execute(
-            f"SELECT {_COLUMNS} FROM session_events WHERE {where}"
-            f" ORDER BY created_at {order}, id {order} LIMIT %(limit)s",
-            params,
+            f"SELECT {_COLUMNS} FROM session_events WHERE session_id = %(session)s AND {after}"
+            f" ORDER BY {order_by} LIMIT %(limit)s",
+            {**params, "session": session_id, "limit": limit + 1},
         )
     ).fetchall()
-    items = [_record(row) for row in rows[:limit]]
-    has_more = len(rows) > limit
-    next_cursor = None
-    if has_more:
-        last = items[-1]
-        next_cursor = encode_time_cursor("e", last.created_at, last.id)
-    return EventPage(items=items, has_more=has_more, next_cursor=next_cursor)
+    return page_after("e", [_record(row) for row in rows], limit)
 
 
 async def events_between(conn: Conn, session_id: uuid.UUID, start: datetime, end: datetime) -> list[EventRecord]:

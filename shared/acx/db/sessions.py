@@ -9,8 +9,9 @@ from typing import Any
 import msgspec
 from psycopg.types.json import Jsonb
 
-from acx.cursor import KeysetPage, decode_cursor, encode_time_cursor
+from acx.cursor import KeysetPage
 from acx.db.assets import release_session
+from acx.db.keyset import page_after, time_keyset
 from acx.db.pool import Conn
 from acx.errors import ConflictError, NotFoundError
 
@@ -153,27 +154,17 @@ async def list_sessions(
     if configs_filter:
         where.append("s.configs @> %(filter)s")
         params["filter"] = Jsonb(configs_filter)
-    if cursor:
-        position = decode_cursor("s", cursor)
-        where.append(f"(s.created_at, s.id) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)")
-        params["after_at"] = position.time
-        params["after_id"] = position.id
-    order = "DESC" if time_desc else "ASC"
+    after, after_params, order_by = time_keyset("s", cursor, time_desc, alias="s.")
+    where.append(after)
+    params.update(after_params)
     columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
     rows = await (
         await conn.execute(
-            f"SELECT {columns} FROM sessions s WHERE {' AND '.join(where)}"
-            f" ORDER BY s.created_at {order}, s.id {order} LIMIT %(limit)s",
+            f"SELECT {columns} FROM sessions s WHERE {' AND '.join(where)} ORDER BY {order_by} LIMIT %(limit)s",
             params,
         )
     ).fetchall()
-    items = [_record(row) for row in rows[:limit]]
-    has_more = len(rows) > limit
-    next_cursor = None
-    if has_more:
-        last = items[-1]
-        next_cursor = encode_time_cursor("s", last.created_at, last.id)
-    return SessionPage(items=items, has_more=has_more, next_cursor=next_cursor)
+    return page_after("s", [_record(row) for row in rows], limit)
 
 
 async def delete_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:

@@ -1,0 +1,41 @@
+"""Keyset pagination over `(created_at, id)`, shared by the listings ordered by time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from acx.cursor import KeysetPage, decode_cursor, encode_time_cursor
+
+__all__ = ["page_after", "time_keyset"]
+
+
+class _Timed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+T = TypeVar("T", bound=_Timed)
+
+
+def time_keyset(kind: str, cursor: str | None, time_desc: bool, alias: str = "") -> tuple[str, dict[str, Any], str]:
+    """The WHERE condition after `cursor` (TRUE without one), its parameters, and the ORDER BY."""
+    order = "DESC" if time_desc else "ASC"
+    order_by = f"{alias}created_at {order}, {alias}id {order}"
+    if not cursor:
+        return "TRUE", {}, order_by
+    position = decode_cursor(kind, cursor)
+    condition = f"({alias}created_at, {alias}id) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)"
+    return condition, {"after_at": position.time, "after_id": position.id}, order_by
+
+
+def page_after(kind: str, records: list[T], limit: int) -> KeysetPage[T]:
+    """A page from `limit + 1` fetched records: the probe record only tells that more follow."""
+    items = records[:limit]
+    has_more = len(records) > limit
+    next_cursor = encode_time_cursor(kind, items[-1].created_at, items[-1].id) if has_more else None
+    return KeysetPage(items=items, has_more=has_more, next_cursor=next_cursor)
