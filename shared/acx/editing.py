@@ -136,50 +136,61 @@ def _result_text(part: ToolResultPart) -> str:
 Page = list[tuple[str, Message]]
 
 
-def _remove_tool_results(page: Page, changed: set[str], params: dict[str, Any]) -> Page:
+def _replace_oldest(
+    page: Page,
+    changed: set[str],
+    params: dict[str, Any],
+    kind: type[ToolCallPart] | type[ToolResultPart],
+    measured: Callable[[Any], str],
+    replacement: Callable[[Any], ToolCallPart | ToolResultPart],
+) -> Page:
+    """Replace all but the newest `keep` tool parts of `kind` (outside `keep_tools`); with
+    `gt_token`, only those whose measured text has more tokens than that."""
     keep_tools = set(params["keep_tools"])
     found = [
         (i, j)
         for i, (_, message) in enumerate(page)
         for j, part in enumerate(message.parts)
-        if isinstance(part, ToolResultPart) and part.name not in keep_tools
+        if isinstance(part, kind) and part.name not in keep_tools
     ]
     for i, j in found[: max(len(found) - params["keep"], 0)]:
         message_id, message = page[i]
         part = message.parts[j]
-        assert isinstance(part, ToolResultPart)
-        text = _result_text(part)
+        text = measured(part)
         if params["gt_token"] is not None and (not text or count_text_tokens(text) <= params["gt_token"]):
             continue
         parts = list(message.parts)
-        parts[j] = msgspec.structs.replace(part, content=[TextPart(text=params["placeholder"])])
+        parts[j] = replacement(part)
         page[i] = (message_id, msgspec.structs.replace(message, parts=parts))
         changed.add(message_id)
     return page
+
+
+def _remove_tool_results(page: Page, changed: set[str], params: dict[str, Any]) -> Page:
+    placeholder = [TextPart(text=params["placeholder"])]
+    return _replace_oldest(
+        page,
+        changed,
+        params,
+        ToolResultPart,
+        _result_text,
+        lambda part: msgspec.structs.replace(part, content=placeholder),
+    )
+
+
+def _arguments_text(part: ToolCallPart) -> str:
+    return part.raw_arguments if part.raw_arguments is not None else msgspec.json.encode(part.arguments).decode()
 
 
 def _remove_tool_call_params(page: Page, changed: set[str], params: dict[str, Any]) -> Page:
-    keep_tools = set(params["keep_tools"])
-    found = [
-        (i, j)
-        for i, (_, message) in enumerate(page)
-        for j, part in enumerate(message.parts)
-        if isinstance(part, ToolCallPart) and part.name not in keep_tools
-    ]
-    for i, j in found[: max(len(found) - params["keep"], 0)]:
-        message_id, message = page[i]
-        part = message.parts[j]
-        assert isinstance(part, ToolCallPart)
-        arguments = (
-            part.raw_arguments if part.raw_arguments is not None else msgspec.json.encode(part.arguments).decode()
-        )
-        if params["gt_token"] is not None and count_text_tokens(arguments) <= params["gt_token"]:
-            continue
-        parts = list(message.parts)
-        parts[j] = msgspec.structs.replace(part, arguments={}, raw_arguments="{}")
-        page[i] = (message_id, msgspec.structs.replace(message, parts=parts))
-        changed.add(message_id)
-    return page
+    return _replace_oldest(
+        page,
+        changed,
+        params,
+        ToolCallPart,
+        _arguments_text,
+        lambda part: msgspec.structs.replace(part, arguments={}, raw_arguments="{}"),
+    )
 
 
 def _call_ids(message: Message) -> set[str]:
