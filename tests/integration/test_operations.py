@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -77,3 +78,28 @@ def test_logs_are_json_with_request_ids_and_no_secrets(own_gateway: Gateway, sta
     assert SECRET_TEXT not in text
     structured = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any(entry.get("event") == "gateway ready" for entry in structured), text[-2000:]
+
+
+def test_metrics_add_up_across_gateway_processes(
+    dedicated_gateway: Callable[..., Gateway], stack: Stack, tmp_path: Path
+) -> None:
+    """With two gateway processes sharing PROMETHEUS_MULTIPROC_DIR, /metrics counts every request,
+    whichever process served it or the scrape."""
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    gateway = dedicated_gateway(WEB_WORKERS="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), RATE_LIMIT_RPS="0")
+    headers = {"Authorization": f"Bearer {stack.root_key}"}
+    with httpx.Client(base_url=gateway.api_url, headers=headers, timeout=20) as client:
+        for _ in range(40):
+            assert client.get("/ping").status_code == 200
+    root = gateway.api_url.removesuffix("/api/v1")
+    for _ in range(6):  # several scrapes, served by either process, must all see all 40
+        text = httpx.get(f"{root}/metrics", timeout=10).text
+        pings = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("acx_http_requests_total{") and 'route="/api/v1/ping"' in line and 'status="200"' in line
+        ]
+        assert sum(pings) == 40, pings
+    files = sorted(path.name for path in metrics_dir.iterdir() if path.name.startswith("counter_"))
+    assert len(files) >= 2, f"expected counter files from two processes, got {files}"
