@@ -24,6 +24,7 @@ from acx.errors import AcxError, UnavailableError
 __all__ = ["StoreBatcher"]
 
 _RETRY_DELAY = 0.02
+_CLOSE_WAIT = 10.0
 
 
 @dataclass
@@ -56,6 +57,9 @@ class StoreBatcher:
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._active = 0  # batches being written right now
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._tasks = [asyncio.create_task(self._flush_forever()) for _ in range(flushers)]
 
     async def store(self, request: StoreRequest) -> StoredMessage:
@@ -95,28 +99,48 @@ class StoreBatcher:
             batch = self._take_batch(await self._queue.get())
             if not batch:
                 continue
+            self._active += 1
+            self._idle.clear()
             try:
-                async with self._pool.connection() as conn:
-                    results = await store_batch(conn, [pending.request for pending in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiter, who re-raises it
+                await self._flush(batch)
+            except asyncio.CancelledError:
+                # Shutdown could not wait for this batch: its outcome is unknown, so say "retry".
                 for pending in batch:
                     if not pending.future.done():
-                        pending.future.set_exception(exc)
-                continue
-            committed: list[tuple[uuid.UUID, str | None]] = []
-            for pending, result in zip(batch, results, strict=True):
-                if isinstance(result, Deferred):
-                    self._retry_later(pending)
-                    continue
-                if isinstance(result, StoredMessage):
-                    committed.append((result.id, pending.request.request_id))
+                        pending.future.set_result(_busy())
+                raise
+            finally:
+                self._active -= 1
+                if not self._active:
+                    self._idle.set()
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        """Write one batch and answer its waiters."""
+        try:
+            async with self._pool.connection() as conn:
+                results = await store_batch(conn, [pending.request for pending in batch])
+        except Exception as exc:  # noqa: BLE001 - handed to every waiter, who re-raises it
+            for pending in batch:
                 if not pending.future.done():
-                    pending.future.set_result(result)
-            # After the waiters are answered: their 2xx never waits for Redis.
-            await self._on_committed([mid for mid, _ in committed], [rid for _, rid in committed if rid])
+                    pending.future.set_exception(exc)
+            return
+        committed: list[tuple[uuid.UUID, str | None]] = []
+        for pending, result in zip(batch, results, strict=True):
+            if isinstance(result, Deferred):
+                self._retry_later(pending)
+                continue
+            if isinstance(result, StoredMessage):
+                committed.append((result.id, pending.request.request_id))
+            if not pending.future.done():
+                pending.future.set_result(result)
+        # After the waiters are answered: their 2xx never waits for Redis.
+        await self._on_committed([mid for mid, _ in committed], [rid for _, rid in committed if rid])
 
     async def close(self) -> None:
-        """Stop the flushers; requests still waiting fail."""
+        """Stop the flushers: batches being written finish first (for a while), requests still
+        queued fail with 503."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), _CLOSE_WAIT)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
