@@ -6,12 +6,28 @@ import time
 import weakref
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, pool_async
+from psycopg_pool.base import AttemptWithBackoff
 
 __all__ = ["Conn", "Pool", "open_pool"]
 
 Conn = AsyncConnection[tuple[object, ...]]
 Pool = AsyncConnectionPool[Conn]
+
+class _CappedBackoff(AttemptWithBackoff):
+    """psycopg_pool doubles its reconnect delay without a bound (1, 2, 4, 8 s…): after a 10 s
+    outage the pool may not try again for several seconds while requests time out. Retrying at
+    least every second costs one failed connect per second during an outage."""
+
+    MAX_DELAY = 1.0
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, self.MAX_DELAY)
+
+
+# The pool builds its attempts from this module attribute; there is no option for a cap.
+pool_async.AttemptWithBackoff = _CappedBackoff  # type: ignore[attr-defined]
 
 # A connection returned less than this long ago is handed out again unchecked: it just worked,
 # and a server restart takes longer than this, so only idle connections pay for a ping.
