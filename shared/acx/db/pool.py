@@ -14,6 +14,7 @@ __all__ = ["Conn", "Pool", "open_pool"]
 Conn = AsyncConnection[tuple[object, ...]]
 Pool = AsyncConnectionPool[Conn]
 
+
 class _CappedBackoff(AttemptWithBackoff):
     """psycopg_pool doubles its reconnect delay without a bound (1, 2, 4, 8 s…): after a 10 s
     outage the pool may not try again for several seconds while requests time out. Retrying at
