@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,23 +114,34 @@ class Gateway:
     api_url: str
 
 
-@pytest.fixture
-def dedicated_gateway(stack: Stack, tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
-    """Factory: start a gateway on the session's databases with extra environment settings."""
-    started: list[ServiceProcess] = []
-
-    def start(**env_overrides: str) -> Gateway:
+@contextmanager
+def running_gateway(stack: Stack, log_dir: Path, **env_overrides: str) -> Iterator[Gateway]:
+    """A gateway on the session's databases with extra environment settings, stopped on exit."""
+    failures: list[str] = []
+    for _attempt in range(2):  # a second try on a new port, should another process take the first
         port = free_port()
         env = service_env(stack.database_url, stack.redis_url, port)
         env.update(env_overrides)
-        process = ServiceProcess("acx_gateway", env, tmp_path / f"gateway-{port}.log")
-        started.append(process)
-        wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=process.start())
-        return Gateway(process, f"http://127.0.0.1:{port}/api/v1")
+        process = ServiceProcess("acx_gateway", env, log_dir / f"gateway-{port}.log")
+        try:
+            wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=process.start())
+        except (RuntimeError, TimeoutError) as exc:
+            process.stop()
+            failures.append(f"{exc}\n{process.log_tail()}")
+            continue
+        try:
+            yield Gateway(process, f"http://127.0.0.1:{port}/api/v1")
+        finally:
+            process.stop()
+        return
+    pytest.fail("dedicated gateway did not start:\n" + "\n".join(failures))
 
-    yield start
-    for process in started:
-        process.stop()
+
+@pytest.fixture
+def dedicated_gateway(stack: Stack, tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Factory: start a gateway on the session's databases with extra environment settings."""
+    with ExitStack() as gateways:
+        yield lambda **env: gateways.enter_context(running_gateway(stack, tmp_path, **env))
 
 
 def unique_user() -> str:

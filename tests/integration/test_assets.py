@@ -15,7 +15,6 @@ import struct
 import uuid
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import acontext
@@ -31,8 +30,7 @@ from tests.integration._helpers import (
     sdk_client,
     validate_items,
 )
-from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -302,24 +300,9 @@ def test_missing_file_field_is_400(client: acontext.AcontextClient, http: httpx.
 @pytest.fixture(scope="module")
 def small_upload_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second gateway on the same databases with MAX_UPLOAD_BYTES=4096; yields its API URL."""
-    log: Path = tmp_path_factory.mktemp("small-upload") / "gateway.log"
-    failures: list[str] = []
-    for _attempt in range(2):  # a second try on a new port, should another process take the first
-        port = free_port()
-        env = service_env(stack.database_url, stack.redis_url, port)
-        env["MAX_UPLOAD_BYTES"] = str(SMALL_UPLOAD_LIMIT)
-        gateway = ServiceProcess("acx_gateway", env, log)
-        proc = gateway.start()
-        try:
-            wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
-        except (RuntimeError, TimeoutError) as exc:
-            gateway.stop()
-            failures.append(f"{exc}\n{gateway.log_tail()}")
-            continue
-        yield f"http://127.0.0.1:{port}/api/v1"
-        gateway.stop()
-        return
-    pytest.fail("small-upload gateway did not start:\n" + "\n".join(failures))
+    logs = tmp_path_factory.mktemp("small-upload")
+    with running_gateway(stack, logs, MAX_UPLOAD_BYTES=str(SMALL_UPLOAD_LIMIT)) as gateway:
+        yield gateway.api_url
 
 
 def test_upload_over_limit_is_413(small_upload_api: str, stack: Stack, http: httpx.Client) -> None:

@@ -8,7 +8,6 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -17,8 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from acx.apikeys import auth_secret, new_token, token_hmac
 from tests.integration._helpers import assert_error_response, message_count, poll
-from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
-from tests.integration.conftest import PEPPER, Stack, unique_user
+from tests.integration.conftest import PEPPER, Stack, running_gateway, unique_user
 
 pytestmark = pytest.mark.integration
 
@@ -141,24 +139,9 @@ def test_idempotency_keys_are_per_project(http: httpx.Client, stack: Stack, othe
 @pytest.fixture(scope="module")
 def limited_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second gateway on the same databases with RATE_LIMIT_RPS=5, RATE_LIMIT_BURST=5."""
-    log: Path = tmp_path_factory.mktemp("rate-limited") / "gateway.log"
-    failures: list[str] = []
-    for _attempt in range(2):  # a second try on a new port, should another process take the first
-        port = free_port()
-        env = service_env(stack.database_url, stack.redis_url, port)
-        env.update(RATE_LIMIT_RPS=str(RATE_RPS), RATE_LIMIT_BURST=str(RATE_BURST))
-        gateway = ServiceProcess("acx_gateway", env, log)
-        proc = gateway.start()
-        try:
-            wait_http_ok(f"http://127.0.0.1:{port}/healthz", proc=proc)
-        except (RuntimeError, TimeoutError) as exc:
-            gateway.stop()
-            failures.append(f"{exc}\n{gateway.log_tail()}")
-            continue
-        yield f"http://127.0.0.1:{port}/api/v1"
-        gateway.stop()
-        return
-    pytest.fail("rate-limited gateway did not start:\n" + "\n".join(failures))
+    logs = tmp_path_factory.mktemp("rate-limited")
+    with running_gateway(stack, logs, RATE_LIMIT_RPS=str(RATE_RPS), RATE_LIMIT_BURST=str(RATE_BURST)) as gateway:
+        yield gateway.api_url
 
 
 def test_rate_limit_per_project(limited_api: str, stack: Stack) -> None:
