@@ -15,7 +15,6 @@ __all__ = [
     "QUEUE_NAME",
     "RENDER_BATCH_MAX",
     "RENDER_MESSAGES",
-    "SWEEP_UNRENDERED",
     "deserialize_job",
     "render_job_id",
     "serialize_job",
@@ -25,7 +24,6 @@ QUEUE_NAME = "acx:queue"
 RENDER_MESSAGES = "render_messages"
 #: Messages per render job: a gateway's store batch, or a chunk of the sweep.
 RENDER_BATCH_MAX = 256
-SWEEP_UNRENDERED = "sweep_unrendered"
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()

@@ -6,7 +6,7 @@ import uuid
 
 from acx.db.pool import Conn
 
-__all__ = ["create_project", "ensure_default_project", "project_by_token_hmac"]
+__all__ = ["ensure_default_project", "project_by_token_hmac"]
 
 
 async def ensure_default_project(conn: Conn, token_hmac: str) -> uuid.UUID:
@@ -23,15 +23,6 @@ async def ensure_default_project(conn: Conn, token_hmac: str) -> uuid.UUID:
             " RETURNING id",
             (token_hmac,),
         )
-    ).fetchone()
-    assert row is not None
-    return row[0]  # type: ignore[return-value]
-
-
-async def create_project(conn: Conn, token_hmac: str, name: str = "") -> uuid.UUID:
-    """Create a non-default project keyed by its token's HMAC."""
-    row = await (
-        await conn.execute("INSERT INTO projects (token_hmac, name) VALUES (%s, %s) RETURNING id", (token_hmac, name))
     ).fetchone()
     assert row is not None
     return row[0]  # type: ignore[return-value]
