@@ -40,10 +40,10 @@ lint: install ## ruff (lint + format check), mypy --strict, import-linter, bandi
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
-	$(UV) run bandit -q -c pyproject.toml -r shared services
+	$(UV) run bandit -q -c pyproject.toml -r shared services dev
 
 migrate: install ## Apply database migrations (they also run when the services start)
-	$(UV) run python -m acx.db.migrate
+	$(UV) run python -m acx_dev.migrate
 
 bench: install ## Load-test gateway + converter vs baselines (BENCH_ARGS=--quick: smoke run)
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }

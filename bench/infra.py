@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from acx.db.migrate import migrate
-from acx.embedded import EmbeddedServers, replace_database
+from acx_dev.embedded import EmbeddedServers, replace_database
 
 __all__ = ["BENCH_DATABASE", "Infra", "infrastructure"]
 

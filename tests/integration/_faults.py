@@ -29,8 +29,8 @@ from arq.constants import health_check_key_suffix
 from psycopg import sql
 
 from acx import jobs
-from acx._proc import is_alive
-from acx.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServers, replace_database, replace_redis_db
+from acx_dev._proc import is_alive
+from acx_dev.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServers, replace_database, replace_redis_db
 from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
 
 __all__ = [

@@ -17,7 +17,6 @@ from typing import NamedTuple
 import psycopg
 
 from acx.config import ConfigError, load_settings
-from acx.embedded import EmbeddedServers
 
 __all__ = ["Migration", "applied_versions", "available_migrations", "main", "migrate"]
 
@@ -85,16 +84,14 @@ def is_up_to_date(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
 
 
 def main() -> None:
-    """`python -m acx.db.migrate`: apply migrations to DATABASE_URL (or the embedded server)."""
+    """`python -m acx.db.migrate`: apply migrations to DATABASE_URL (`make migrate` also covers the embedded server)."""
     try:
         settings = load_settings()
     except ConfigError as exc:
         sys.exit(str(exc))
-    if settings.database_url:
-        applied = migrate(settings.database_url)
-    else:
-        with EmbeddedServers(settings.data_dir, redis=False) as servers:
-            applied = migrate(servers.database_url)
+    if not settings.database_url:
+        sys.exit("DATABASE_URL is not set (`make migrate` migrates the embedded PostgreSQL of `make run`)")
+    applied = migrate(settings.database_url)
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"
     print(f"migrations: {names}")
 

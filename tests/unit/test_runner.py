@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from acx._proc import is_alive
 from acx.config import Settings
-from acx.devserver import Child, main, run
+from acx_dev._proc import is_alive
+from acx_dev.runner import Child, main, run
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:1/unused"
 REDIS_URL = "redis://127.0.0.1:1/0"
@@ -82,7 +82,7 @@ def test_banner_then_signal_stops_everything(tmp_path: Path, sig: signal.Signals
     driver = (
         "import sys\n"
         "from acx.config import Settings\n"
-        "from acx.devserver import Child, run\n"
+        "from acx_dev.runner import Child, run\n"
         f"settings = Settings(port={port}, data_dir={str(tmp_path)!r}, **{URLS!r})\n"
         f"children = [Child('gateway', {gateway!r}), Child('converter', {_sleeper(tmp_path / 'worker')!r})]\n"
         "sys.exit(run(settings, children=children))\n"
