@@ -1,6 +1,8 @@
-"""The conversion examples (../shared/spec/conversion-examples.json) and how tests compare them.
+"""The project's conversion cases (tests/data/conversion-cases.json) and how tests compare them.
 
-Shared by the unit tests (codecs) and the integration tests (`/convert`, the session views).
+The file holds the 45 public examples of conversion.md revision 2 (35 conversions, 10 malformed
+inputs), kept in the repository so a bare clone tests itself. Shared by the unit tests (codecs)
+and the integration tests (`/convert`, the session views).
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from typing import Any
 
 __all__ = ["CASES", "ERROR_CASES", "OK_CASES", "TARGETS", "blobs_of", "normalise"]
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "spec"
-CASES: list[dict[str, Any]] = json.loads((SPEC_DIR / "conversion-examples.json").read_text())["cases"]
+CASES_FILE = Path(__file__).resolve().parent / "data" / "conversion-cases.json"
+CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
 OK_CASES = [c for c in CASES if not c.get("expect_error")]
 ERROR_CASES = [c for c in CASES if c.get("expect_error")]
 TARGETS = ("openai", "anthropic", "gemini")

@@ -128,7 +128,8 @@ ToolResultContent = TextPart | ImagePart | DocumentPart | AudioPart | VideoPart 
 class ToolCallPart(_Part, tag="tool-call"):
     id: str
     name: str
-    #: Parsed arguments, always a JSON object, in source key order.
+    #: Parsed arguments, always a JSON object, in source key order. Source text that is not a
+    #: JSON object is kept as ``{"_raw_arguments": text}`` (conversion.md §7.1).
     arguments: dict[str, Any] = {}
     #: The exact argument string when the source sent a string (OpenAI, acontext string form).
     raw_arguments: str | None = None

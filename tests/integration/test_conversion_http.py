@@ -1,4 +1,4 @@
-"""Every case of conversion-examples.json over HTTP: `POST /convert`, and the session views
+"""Every case of tests/data/conversion-cases.json over HTTP: `POST /convert`, and the session views
 (each blob stored with `POST /session/{id}/messages`, read back through `/render` and `/messages`)."""
 
 from __future__ import annotations

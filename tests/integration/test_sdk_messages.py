@@ -521,12 +521,10 @@ BAD_BLOBS: list[tuple[str, Any, str]] = [
     ("openai", {"role": "tool", "tool_call_id": "call_nowhere", "content": "x"}, "orphan_tool_result"),
     (
         "openai",
-        _tool_call_blob("c", "f", "{"),
-        "invalid_tool_arguments",
-    ),
-    (
-        "openai",
-        _tool_call_blob("c", "f", "[1]"),
+        {
+            "role": "assistant",
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": 7}}],
+        },
         "invalid_tool_arguments",
     ),
     (

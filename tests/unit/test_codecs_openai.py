@@ -145,8 +145,23 @@ def test_assistant_tool_calls_and_state() -> None:
     assert state == IngestState(position=5, pending_calls=[PendingCall("a", "f"), PendingCall("b", "g")])
 
 
-@pytest.mark.parametrize("arguments", ["[1]", "nope", "1", 5, {"a": 1}])
-def test_arguments_must_be_a_json_object_string(arguments: Any) -> None:
+@pytest.mark.parametrize("arguments", ["[1]", "nope", "1", '{"city": "Par'])
+def test_non_object_arguments_are_kept_verbatim(arguments: str) -> None:
+    """§7.1: any string is valid OpenAI arguments; non-objects travel as {"_raw_arguments": text}."""
+    blob = {
+        "role": "assistant",
+        "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": arguments}}],
+    }
+    converted = convert("openai", "anthropic", [blob])
+    assert converted["messages"][0]["content"][0]["input"] == {"_raw_arguments": arguments}
+    gemini = convert("openai", "gemini", [blob])
+    assert gemini["contents"][0]["parts"][0]["functionCall"]["args"] == {"_raw_arguments": arguments}
+    back = convert("anthropic", "openai", converted)
+    assert back[0]["tool_calls"][0]["function"]["arguments"] == arguments
+
+
+@pytest.mark.parametrize("arguments", [5, {"a": 1}, None, [1]])
+def test_arguments_must_be_a_string(arguments: Any) -> None:
     blob = {
         "role": "assistant",
         "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": arguments}}],

@@ -45,15 +45,19 @@ def test_go_json_sorted_like_json_dumps(value: Any) -> None:
     ['{"a":1,"a":2}', '{"x":NaN}', '{"x":1e400}', '{"s":"\\ud800"}', ' {"n": 123456789012345678901234567890} ', "{}"],
 )
 def test_parse_arguments_matches_json_loads(text: str) -> None:
-    assert json.dumps(w.parse_arguments(text, "p")) == json.dumps(json.loads(text))
+    assert json.dumps(w.parse_arguments(text)) == json.dumps(json.loads(text))
 
 
-@pytest.mark.parametrize("text", ["[1]", "{", '{"a":1}x', "nul"])
-def test_parse_arguments_errors(text: str) -> None:
-    with pytest.raises(DecodeError) as exc:
-        w.parse_arguments(text, "p")
-    assert exc.value.code == "invalid_tool_arguments"
-    assert exc.value.path == "p"
+@pytest.mark.parametrize("text", ["[1]", "{", '{"a":1}x', "nul", "3", '"s"', '{"city": "Par'])
+def test_non_object_arguments_are_wrapped_verbatim(text: str) -> None:
+    wrapped = w.parse_arguments(text)
+    assert wrapped == {"_raw_arguments": text}
+    assert w.arguments_text(wrapped) == text
+
+
+@pytest.mark.parametrize("value", [{}, {"a": 1}, {"_raw_arguments": 1}, {"_raw_arguments": "x", "b": 2}])
+def test_arguments_text_of_other_objects_is_compact_json(value: dict[str, Any]) -> None:
+    assert w.arguments_text(value) == json.dumps(value, separators=(",", ":"))
 
 
 @pytest.mark.parametrize(

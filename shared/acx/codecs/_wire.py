@@ -121,8 +121,17 @@ def first_of(blob: Mapping[str, Any], key: str, alias: str) -> Any:
     return value if value is not None else blob.get(alias)
 
 
-def parse_arguments(text: str, path: str) -> dict[str, Any]:
-    """Tool-call arguments: a JSON object string; ``""`` means ``{}``."""
+#: Key of the object that carries non-object tool-call arguments to Anthropic/Gemini (§7.1).
+RAW_ARGUMENTS_KEY = "_raw_arguments"
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments as an object: the parsed JSON object; ``""`` means ``{}``.
+
+    Any other text (truncated or invalid JSON, arrays, scalars: OpenAI's type allows any string
+    and its models emit truncated JSON when cut off) is kept as ``{"_raw_arguments": text}``,
+    the object Anthropic ``input`` and Gemini ``args`` need (conversion.md §7.1).
+    """
     if text == "":
         return {}
     try:
@@ -133,10 +142,20 @@ def parse_arguments(text: str, path: str) -> dict[str, Any]:
         try:
             value = json.loads(text)
         except ValueError:
-            raise DecodeError("invalid_tool_arguments", "arguments are not valid JSON", path) from None
+            return {RAW_ARGUMENTS_KEY: text}
     if type(value) is not dict:
-        raise DecodeError("invalid_tool_arguments", "arguments must be a JSON object", path)
+        return {RAW_ARGUMENTS_KEY: text}
     return value
+
+
+def arguments_text(arguments: dict[str, Any]) -> str:
+    """OpenAI ``arguments`` for an object: compact JSON, or the original text of a
+    ``{"_raw_arguments": text}`` wrapper (the lossless way back of ``parse_arguments``)."""
+    if len(arguments) == 1:
+        raw = arguments.get(RAW_ARGUMENTS_KEY)
+        if type(raw) is str:
+            return raw
+    return compact_json(arguments)
 
 
 def msgspec_exact(value: Any) -> bool:  # noqa: PLR0911 - one return per JSON type

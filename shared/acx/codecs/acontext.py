@@ -1,7 +1,8 @@
 """The acontext format: ``{"role", "parts": [{"type", "text"?, "meta"?, "file_field"?}], "meta"?}``.
 
 Input follows acontext-api.md §6.1 with two upstream bugs fixed: tool-call arguments must be
-a JSON object (or a JSON-object string) and tool results must answer an earlier call.
+a JSON object or a string (non-object text is kept verbatim, as for OpenAI, conversion.md §7.1)
+and tool results must answer an earlier call.
 Output parts use the frozen acontext wire shape of §2.3.
 """
 
@@ -112,7 +113,7 @@ def _tool_call(meta: dict[str, Any], path: str, ledger: Ledger, calls: int, cach
     args = meta["arguments"]
     raw: str | None = None
     if isinstance(args, str):
-        raw, args = args, w.parse_arguments(args, w.join(path, "arguments"))
+        raw, args = args, w.parse_arguments(args)
     elif not isinstance(args, dict):
         raise DecodeError("invalid_tool_arguments", "arguments must be a JSON object", w.join(path, "arguments"))
     call_id = w.opt_str(meta, "id", path)
@@ -208,7 +209,7 @@ def _render(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branc
             out["file_field"] = part.file_field
         return out
     if isinstance(part, ToolCallPart):
-        args = part.raw_arguments if part.raw_arguments is not None else w.compact_json(part.arguments)
+        args = part.raw_arguments if part.raw_arguments is not None else w.arguments_text(part.arguments)
         meta = {"id": part.id, "name": part.name, "arguments": args, "type": "function"}
         if part.cache:
             meta["cache_control"] = dict(_EPHEMERAL)

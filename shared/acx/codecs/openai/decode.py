@@ -212,7 +212,7 @@ def _assistant(b: dict[str, Any], ledger: Ledger, name: str | None) -> Message:
         fn = w.req_str(legacy, "name", "function_call")
         args_text = _arguments_text(legacy, "function_call")
         call = ToolCallPart(
-            id=ledger.synth_id(k), name=fn, arguments=w.parse_arguments(args_text, "function_call.arguments"),
+            id=ledger.synth_id(k), name=fn, arguments=w.parse_arguments(args_text),
             raw_arguments=args_text, synthetic_id=True,
         )  # fmt: skip
         ledger.add_call(call.id, fn)
@@ -248,7 +248,7 @@ def _assistant_content(content: object) -> tuple[list[TextPart], ContentForm]:
 def _arguments_text(fn: dict[str, Any], path: str) -> str:
     args = fn.get("arguments", "")
     if not isinstance(args, str):
-        raise DecodeError("invalid_tool_arguments", "arguments must be a JSON string", w.join(path, "arguments"))
+        raise DecodeError("invalid_tool_arguments", "arguments must be a string", w.join(path, "arguments"))
     return args
 
 
@@ -264,7 +264,7 @@ def _tool_call(raw: object, path: str, ledger: Ledger) -> ToolCallPart:
             fn = fn_obj.get("name")
             args_text = fn_obj.get("arguments", "")
             if type(fn) is str and type(args_text) is str:
-                arguments = w.parse_arguments(args_text, f"{path}.function.arguments" if path else "function.arguments")
+                arguments = w.parse_arguments(args_text)
                 ledger.add_call(call_id, fn)
                 return ToolCallPart(id=call_id, name=fn, arguments=arguments, raw_arguments=args_text)
     if kind == "custom":
@@ -280,6 +280,6 @@ def _tool_call(raw: object, path: str, ledger: Ledger) -> ToolCallPart:
     fpath = w.join(path, "function")
     fn = w.req_str(fn_obj, "name", fpath)
     args_text = _arguments_text(fn_obj, fpath)
-    arguments = w.parse_arguments(args_text, w.join(fpath, "arguments"))
+    arguments = w.parse_arguments(args_text)
     ledger.add_call(call_id, fn)
     return ToolCallPart(id=call_id, name=fn, arguments=arguments, raw_arguments=args_text)

@@ -14,7 +14,7 @@ from acx.codecs._media import (
     is_http,
     placeholder,
 )
-from acx.codecs._wire import compact_json
+from acx.codecs._wire import arguments_text
 from acx.model import (
     AudioPart,
     DataPart,
@@ -161,7 +161,7 @@ def _assistant(message: Message) -> Item:
     calls: list[dict[str, Any]] = []
     for part in message.parts:
         if isinstance(part, ToolCallPart):
-            fn = {"name": part.name, "arguments": compact_json(part.arguments)}
+            fn = {"name": part.name, "arguments": arguments_text(part.arguments)}
             calls.append({"id": part.id, "type": "function", "function": fn})
         elif isinstance(part, TextPart):
             if part.text:
