@@ -16,6 +16,7 @@ __all__ = [
     "copy_references",
     "get_asset",
     "release_session",
+    "release_sessions",
     "session_asset",
 ]
 
@@ -63,12 +64,20 @@ async def release_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UU
 
     Call inside the transaction that deletes the session, before the delete.
     """
+    await release_sessions(conn, project_id, [session_id])
+
+
+async def release_sessions(conn: Conn, project_id: uuid.UUID, session_ids: list[uuid.UUID]) -> None:
+    """`release_session` for several sessions of one project at once (a user's, when it is deleted)."""
+    if not session_ids:
+        return
     released = await (
         await conn.execute(
-            "WITH refs AS (SELECT sha256, count(*) AS n FROM message_assets WHERE session_id = %s GROUP BY sha256)"
+            "WITH refs AS (SELECT sha256, count(*) AS n FROM message_assets"
+            " WHERE session_id = ANY(%s) GROUP BY sha256)"
             " UPDATE assets a SET ref_count = a.ref_count - refs.n FROM refs"
             " WHERE a.project_id = %s AND a.sha256 = refs.sha256 RETURNING a.sha256",
-            (session_id, project_id),
+            (session_ids, project_id),
         )
     ).fetchall()
     if released:
