@@ -115,9 +115,15 @@ assert.ok(counts.total_tokens > 0);
 // What 0.0.16 has but this message store does not serve, and what it lacks.
 await rejects(client.sessions.connectToSpace(session.id, { spaceId: session.id }), 404, 'connectToSpace');
 await rejects(client.sessions.getLearningStatus(session.id), 404, 'getLearningStatus');
-assert.equal(typeof client.sessions.patchMessageMeta, 'undefined');
-assert.equal(typeof client.sessions.patchConfigs, 'undefined');
+await rejects(client.spaces.list(), 404, 'spaces');
+await rejects(client.disks.list(), 404, 'disks');
+await rejects(client.blocks.list(session.id), 404, 'blocks');
+await rejects(client.tools.getToolName(), 404, 'tools');
+for (const method of ['patchMessageMeta', 'patchConfigs', 'copy', 'addEvent', 'getEvents']) {
+  assert.equal(typeof client.sessions[method], 'undefined', `0.0.16 has no sessions.${method}`);
+}
 assert.equal(client.users, undefined);
+assert.equal(client.project, undefined);
 
 // A second session stays after the first is deleted.
 const other = await client.sessions.create();

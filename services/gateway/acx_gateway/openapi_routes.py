@@ -320,7 +320,7 @@ ROUTES: list[Route] = [
             "required": ["type", "data"],
             "properties": {"type": {"type": "string", "minLength": 1}, "data": _OBJECT},
         },
-        201,
+        200,
         "Event",
         [400, 404],
     ),

@@ -84,7 +84,7 @@ class SessionOpsController(Controller):
             await render_and_store(conn, await render_store.claim_for_render(conn, pending))
         return ok({"status": 0, "errmsg": ""})
 
-    @post("/events", status_code=201)
+    @post("/events", status_code=200)
     async def add_event(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
         """Append an event `{type, data}` to the session."""
         sid = parse_uuid("session_id", session_id)
@@ -97,7 +97,7 @@ class SessionOpsController(Controller):
         state = gateway_state(request)
         async with state.pool.connection() as conn:
             event = await event_store.add_event(conn, project_id_of(request), sid, body.type, bytes(body.data).decode())
-        return ok(event, status=201)
+        return ok(event)
 
     @get("/events")
     async def list_events(
