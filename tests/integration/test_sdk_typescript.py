@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess  # noqa: S404 - runs node and npm with fixed argument lists
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,8 @@ def node() -> str:
     node_bin, npm_bin = shutil.which("node"), shutil.which("npm")
     if node_bin is None or npm_bin is None:
         unavailable("node and npm are needed for the TypeScript SDK test")
-    assert node_bin is not None and npm_bin is not None
     if _installed_version() != _locked_version():
-        result = subprocess.run(  # noqa: S603 - fixed argv
+        result = subprocess.run(
             [npm_bin, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
             cwd=TS_DIR,
             capture_output=True,
@@ -60,7 +59,7 @@ def node() -> str:
 
 def _run_roundtrip(node: str, stack: Stack) -> dict[str, Any]:
     env = {**os.environ, "ACONTEXT_BASE_URL": stack.api_url, "ACONTEXT_API_KEY": stack.root_key}
-    result = subprocess.run(  # noqa: S603 - fixed argv
+    result = subprocess.run(
         [node, "roundtrip.mjs"], cwd=TS_DIR, env=env, capture_output=True, text=True, timeout=90, check=False
     )
     assert result.returncode == 0, f"roundtrip.mjs failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
@@ -72,7 +71,7 @@ def test_typescript_sdk_round_trip(node: str, stack: Stack, http: httpx.Client) 
     summary = _run_roundtrip(node, stack)
 
     expected = ["m1 openai", "m2 anthropic", "m3 gemini", "m4 acontext"]
-    assert summary["reads"] == {fmt: expected for fmt in ("openai", "anthropic", "gemini", "acontext")}
+    assert summary["reads"] == dict.fromkeys(("openai", "anthropic", "gemini", "acontext"), expected)
     deleted = http.get(f"/session/{summary['session_id']}/messages", params={"format": "openai"})
     assert deleted.status_code == 404, deleted.text
     assert deleted.json()["data"]["error_code"] == "session_not_found"

@@ -48,9 +48,7 @@ def _not_found() -> NotFoundError:
     return NotFoundError("user_not_found", "user not found")
 
 
-async def list_users(
-    conn: Conn, project_id: uuid.UUID, *, limit: int, cursor: str | None, time_desc: bool
-) -> UserPage:
+async def list_users(conn: Conn, project_id: uuid.UUID, *, limit: int, cursor: str | None, time_desc: bool) -> UserPage:
     """A keyset page of the project's users ordered by (created_at, id)."""
     after, params, order_by = time_keyset(_CURSOR_KIND, cursor, time_desc)
     rows = await (
