@@ -33,6 +33,7 @@ from acx_gateway.routes.session_ops import SessionOpsController
 from acx_gateway.routes.sessions import SessionController
 from acx_gateway.routes.system import healthz, ping, readyz
 from acx_gateway.state import GatewayState
+from acx_gateway.ui import inspector_router
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -98,7 +99,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
     )
     return Litestar(
-        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_endpoint],
+        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_endpoint, inspector_router()],
         middleware=[observability_middleware, allow_header_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

@@ -111,13 +111,18 @@ class PublicUrl(msgspec.Struct):
 
 
 class MessagesPage(msgspec.Struct, omit_defaults=True):
-    """`GET /session/{id}/messages` data; `items` and `metas` are spliced from cached JSON."""
+    """`GET /session/{id}/messages` data; `items` and `metas` are spliced from cached JSON.
+
+    `message_tokens[i]` is the token count of the message `ids[i]` belongs to (an addition to
+    upstream's shape, which the SDKs ignore; the inspector shows it per message).
+    """
 
     items: msgspec.Raw
     ids: list[str]
     metas: msgspec.Raw
     has_more: bool
     this_time_tokens: int
+    message_tokens: list[int]
     next_cursor: str | None = None
     edit_at_message_id: str | None = None
     events: list[EventRecord] | None = None
@@ -151,15 +156,16 @@ def build_page(
     items: list[str] = []
     ids: list[str] = []
     metas: list[str] = []
+    message_tokens: list[int] = []
     total_tokens = hits = 0
     for row, edited in entries:
         body: str
         if edited is None and row.body is not None and row.tokens is not None:
-            body, count, message_tokens = row.body, row.item_count or 0, row.tokens
+            body, count, tokens_of_message = row.body, row.item_count or 0, row.tokens
             hits += 1
         else:
-            body, count, message_tokens = _render_here(fmt, row, edited)
-        total_tokens += message_tokens
+            body, count, tokens_of_message = _render_here(fmt, row, edited)
+        total_tokens += tokens_of_message
         if fmt == "acontext":
             # read_page fetched the acontext fields for this format.
             assert row.task_status is not None
@@ -178,6 +184,7 @@ def build_page(
             items.append(body[1:-1])
         ids.extend([row.id] * count)
         metas.extend([row.meta] * count)
+        message_tokens.extend([tokens_of_message] * count)
     metrics.MESSAGES_READ.labels(fmt).inc(len(entries))
     metrics.RENDERING_CACHE.labels("hit").inc(hits)
     metrics.RENDERING_CACHE.labels("miss").inc(len(entries) - hits)
@@ -187,6 +194,7 @@ def build_page(
         metas=msgspec.Raw(("[" + ",".join(metas) + "]").encode()),
         has_more=page.has_more,
         this_time_tokens=total_tokens,
+        message_tokens=message_tokens,
         next_cursor=page.next_cursor,
         edit_at_message_id=edit_at,
     )
