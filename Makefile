@@ -31,6 +31,9 @@ run: install ## Start PostgreSQL + Redis (embedded unless DATABASE_URL/REDIS_URL
 	$(UV) run acx-dev
 
 test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/REDIS_URL are set)
+	@# The inspector's browser tests drive Debian's chromium (Playwright never downloads a browser).
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "make test: could not install chromium (not root?): tests/e2e will skip (fail under CI)" >&2
 	@rc=0; $(UV) run pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit code 5): that is a failure" >&2; fi; \
 	exit $$rc

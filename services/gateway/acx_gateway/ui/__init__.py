@@ -45,6 +45,6 @@ def inspector_router() -> Router:
         directories=[STATIC_DIR],
         html_mode=True,
         name="inspector",
-        after_request=_security_headers,  # type: ignore[arg-type]
+        after_request=_security_headers,
         include_in_schema=False,
     )
