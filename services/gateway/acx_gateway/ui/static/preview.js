@@ -45,7 +45,7 @@ export function previewForm({ onPreview, onClear }) {
         },
       },
     },
-    h("h2", { text: "Edit-strategy preview" }),
+    h("p", { class: "muted", text: "What a client asking with edit_strategies would get; nothing stored changes." }),
     h("div", { class: "row" }, type, amount, hint),
     h("label", { class: "row" }, "edit_strategies ", json),
     h("div", { class: "row" }, h("button", { type: "submit", id: "preview", text: "Preview" }), h("button", { type: "button", id: "clear-preview", text: "Clear", on: { click: onClear } })),
