@@ -59,7 +59,7 @@ def test_send_a_message_with_a_file(ui: BrowserPage, gateway: Gateway, tmp_path:
     page.fill("#compose-tool-name", "broken")
     page.fill("#compose-tool-args", "{oops")
     page.click("#compose-send")
-    expect(page.locator("#error")).to_have_text("The tool-call arguments is not valid JSON.")
+    expect(page.locator("#error")).to_have_text("Tool-call arguments: not valid JSON (write an object).")
     expect(cards).to_have_count(3)
     assert ui.console_errors == []
 

@@ -26,6 +26,30 @@ function describe(status, detail) {
   return `The request was refused${said}.`;
 }
 
+/** Group a messages page's items by message id (a message renders to 0..n items). */
+export function groupItems(page) {
+  const byId = new Map();
+  page.ids.forEach((id, i) => {
+    if (!byId.has(id)) byId.set(id, []);
+    byId.get(id).push(page.items[i]);
+  });
+  return byId;
+}
+
+/** A JSON object typed by a person: null when blank; an Error in plain words when it is not one. */
+export function parseJsonObject(text, what, example) {
+  if (!text.trim()) return null;
+  const hint = example ? `, such as ${example}` : "";
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${what}: not valid JSON (write an object${hint}).`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what}: must be a JSON object${hint}.`);
+  return value;
+}
+
 export class Api {
   constructor(key, base = "/api/v1") {
     this.key = key;

@@ -1,22 +1,10 @@
 // Compose and send a message (acontext format): role, text, files, a tool call, a tool result, meta.
 
+import { parseJsonObject } from "./api.js";
 import { h } from "./dom.js";
 
 function field(label, control) {
   return h("label", { class: "field" }, h("span", { text: label }), control);
-}
-
-/** Parse a JSON object typed by a person; null when empty; throws a plain-words Error otherwise. */
-function jsonObject(text, what) {
-  if (!text.trim()) return null;
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`${what} is not valid JSON.`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be a JSON object.`);
-  return value;
 }
 
 /** The parts and uploads for the form's values (files go in form fields file0, file1, …). */
@@ -31,7 +19,7 @@ export function buildMessage(values) {
   });
   if (values.toolName.trim()) {
     const args = values.toolArgs.trim() || "{}";
-    jsonObject(args, "The tool-call arguments");
+    parseJsonObject(args, "Tool-call arguments");
     const meta = { name: values.toolName.trim(), arguments: args };
     if (values.toolCallId.trim()) meta.id = values.toolCallId.trim();
     parts.push({ type: "tool-call", meta });
@@ -39,7 +27,7 @@ export function buildMessage(values) {
   if (values.resultFor.trim()) parts.push({ type: "tool-result", text: values.resultText, meta: { tool_call_id: values.resultFor.trim() } });
   if (parts.length === 0) throw new Error("Nothing to send: write a text, attach a file, or fill in a tool call or result.");
   const payload = { format: "acontext", blob: { role: values.role, parts } };
-  const meta = jsonObject(values.meta, "The meta");
+  const meta = parseJsonObject(values.meta, "Meta");
   if (meta) payload.meta = meta;
   return { payload, files };
 }

@@ -1,5 +1,6 @@
 // Edit-strategy preview: what a client asking with `edit_strategies` would get.
 
+import { groupItems } from "./api.js";
 import { h } from "./dom.js";
 
 const STRATEGIES = {
@@ -67,13 +68,6 @@ export async function runPreview(api, sessionId, strategies, format) {
     editedItems.set(id, edited.items[i]);
     if (before.get(id) !== JSON.stringify(edited.items[i].parts)) changed.add(id);
   });
-  const formatItems = new Map();
-  if (format !== "acontext") {
-    const page = await api.messages(sessionId, { format, edit_strategies: JSON.stringify(strategies) });
-    page.ids.forEach((id, i) => {
-      if (!formatItems.has(id)) formatItems.set(id, []);
-      formatItems.get(id).push(page.items[i]);
-    });
-  }
+  const formatItems = format === "acontext" ? new Map() : groupItems(await api.messages(sessionId, { format, edit_strategies: JSON.stringify(strategies) }));
   return { strategies, kept, changed, edited: editedItems, formatItems, tokens: edited.this_time_tokens };
 }

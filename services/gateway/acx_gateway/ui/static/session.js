@@ -1,6 +1,6 @@
 // The session view: messages in a chosen format, request view, edit preview, live updates.
 
-import { FORMATS } from "./api.js";
+import { FORMATS, groupItems } from "./api.js";
 import { composeForm } from "./compose.js";
 import { formatTime, h } from "./dom.js";
 import { messageCard } from "./messages.js";
@@ -10,16 +10,6 @@ import { sidePanel } from "./side.js";
 
 const POLL_MS = 2000;
 const NEW_WINDOW_MARGIN = 20; // messages that may arrive between the two reads of one poll
-
-/** Group a page's items by message id (a message renders to 0..n items). */
-function groupItems(page) {
-  const byId = new Map();
-  page.ids.forEach((id, i) => {
-    if (!byId.has(id)) byId.set(id, []);
-    byId.get(id).push(page.items[i]);
-  });
-  return byId;
-}
 
 export class SessionView {
   constructor(root, api, sessionId, ui) {

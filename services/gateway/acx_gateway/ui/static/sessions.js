@@ -1,20 +1,14 @@
 // The sessions list: newest first, paged, filtered by user and configs; counts filled in per row.
 
+import { parseJsonObject } from "./api.js";
 import { formatTime, h, relativeTime } from "./dom.js";
 
 const PAGE_SIZE = 20;
 const ROW_FETCHES = 4; // parallel per-row reads (message count, last activity)
 
 function parseConfigsFilter(text) {
-  if (!text.trim()) return "";
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('The configs filter is not valid JSON: write an object such as {"agent": "bot1"}.');
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error('The configs filter must be a JSON object, such as {"agent": "bot1"}.');
-  return JSON.stringify(value);
+  const filter = parseJsonObject(text, "Configs filter", '{"agent": "bot1"}');
+  return filter ? JSON.stringify(filter) : "";
 }
 
 export class SessionList {
