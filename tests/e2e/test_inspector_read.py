@@ -200,3 +200,30 @@ def test_keyboard_and_narrow_window(ui: BrowserPage, gateway: Gateway) -> None:
     page.keyboard.press("ArrowRight")
     expect(page.locator("input[name=format][value=openai]")).to_be_checked()
     expect(page.locator("article.message").first.locator("pre")).to_contain_text('"role": "system"')
+
+
+def test_a_long_session_shows_the_newest_and_pages_back(ui: BrowserPage, gateway: Gateway) -> None:
+    sid = new_session(gateway.http)
+    texts = [f"message number {i}" for i in range(165)]
+    for text in texts:
+        store(gateway.http, sid, "openai", {"role": "user", "content": text})
+    open_with_key(ui, gateway, f"session={sid}")
+    page = ui.page
+    cards = page.locator("article.message")
+    expect(cards).to_have_count(150)
+    expect(cards.first).to_contain_text("message number 15")
+    expect(cards.first.locator(".index")).to_have_text("#16")
+    page.check("input[name=format][value=gemini]")
+    expect(cards.first.locator("pre")).to_contain_text("message number 15")
+    page.click("#load-older")
+    expect(cards).to_have_count(165)
+    expect(page.locator("#load-older")).to_have_count(0)
+    expect(cards.first.locator(".index")).to_have_text("#1")
+    expect(cards.first.locator("pre")).to_contain_text("message number 0")
+    expect(cards.last.locator("pre")).to_contain_text("message number 164")
+    # Messages keep arriving at the end, in the chosen format.
+    for i in range(3):
+        store(gateway.http, sid, "anthropic", {"role": "assistant", "content": f"late {i}"})
+    expect(cards).to_have_count(168, timeout=8000)
+    expect(cards.last.locator("pre")).to_contain_text("late 2")
+    assert ui.console_errors == []

@@ -69,5 +69,5 @@ export async function runPreview(api, sessionId, strategies, format) {
     if (before.get(id) !== JSON.stringify(edited.items[i].parts)) changed.add(id);
   });
   const formatItems = format === "acontext" ? new Map() : groupItems(await api.messages(sessionId, { format, edit_strategies: JSON.stringify(strategies) }));
-  return { strategies, kept, changed, edited: editedItems, formatItems, tokens: edited.this_time_tokens };
+  return { strategies, total: original.ids.length, kept, changed, edited: editedItems, formatItems, tokens: edited.this_time_tokens };
 }

@@ -1,15 +1,15 @@
 // The session view: messages in a chosen format, request view, edit preview, live updates.
 
-import { FORMATS, groupItems } from "./api.js";
+import { FORMATS } from "./api.js";
 import { composeForm } from "./compose.js";
 import { formatTime, h } from "./dom.js";
 import { messageCard } from "./messages.js";
 import { previewForm, runPreview } from "./preview.js";
 import { requestView } from "./request.js";
 import { sidePanel } from "./side.js";
+import { Timeline } from "./timeline.js";
 
 const POLL_MS = 2000;
-const NEW_WINDOW_MARGIN = 20; // messages that may arrive between the two reads of one poll
 
 export class SessionView {
   constructor(root, api, sessionId, ui) {
@@ -19,9 +19,7 @@ export class SessionView {
     this.ui = ui;
     this.format = ui.preferences.format || "acontext";
     this.mode = "messages";
-    this.entries = new Map(); // id -> {item, userMeta, tokens, formatItems}
-    this.order = [];
-    this.publicUrls = {};
+    this.timeline = new Timeline(api, sessionId);
     this.preview = null;
     this.timer = null;
     this.disposed = false;
@@ -36,7 +34,7 @@ export class SessionView {
       this.count = count;
       this.renderSummary();
       this.side.show(session);
-      await this.loadAll();
+      await this.loadNewest();
     } catch (error) {
       this.ui.showError(error);
       return;
@@ -102,53 +100,47 @@ export class SessionView {
     );
   }
 
-  /** Read every message (acontext for the facts, then the chosen format) and draw them. */
-  async loadAll() {
+  async loadNewest() {
     this.ui.showStatus("Loading messages…");
-    const page = await this.api.allMessages(this.id, "acontext");
-    this.entries.clear();
-    this.order = [];
-    this.absorb(page);
-    if (this.format !== "acontext") await this.loadFormat(this.format);
+    await this.timeline.loadNewest(this.format);
     this.renderList();
-    this.ui.showStatus(`${this.order.length} messages`);
-  }
-
-  absorb(page) {
-    Object.assign(this.publicUrls, page.public_urls || {});
-    page.ids.forEach((id, i) => {
-      if (this.entries.has(id)) return;
-      this.entries.set(id, { item: page.items[i], userMeta: page.metas[i], tokens: page.message_tokens ? page.message_tokens[i] : undefined, formatItems: null });
-      this.order.push(id);
-    });
-  }
-
-  async loadFormat(fmt) {
-    const byId = groupItems(await this.api.allMessages(this.id, fmt));
-    for (const [id, entry] of this.entries) Object.assign(entry, { formatItems: byId.get(id) || [], format: fmt });
+    this.ui.showStatus(`${this.timeline.order.length} messages`);
   }
 
   renderList() {
-    if (this.order.length === 0) {
+    const { order, entries, olderCursor, publicUrls } = this.timeline;
+    if (order.length === 0) {
       this.list.replaceChildren(h("p", { class: "empty", text: "No messages yet. Send one below, or store one through the API: it appears here." }));
       return;
     }
+    const hidden = olderCursor ? Math.max(0, this.count - order.length) : 0;
+    const older = olderCursor
+      ? h("button", { type: "button", id: "load-older", text: `Load earlier messages (${hidden} more)`, on: { click: () => this.loadOlder() } })
+      : null;
     this.list.replaceChildren(
-      ...this.order.map((id, index) => {
-        const entry = this.entries.get(id);
+      older,
+      ...order.map((id, index) => {
+        const entry = entries.get(id);
         const shown = this.preview && this.format !== "acontext" ? { ...entry, formatItems: this.preview.formatItems.get(id) || [] } : entry;
-        return messageCard(shown, { format: this.format, publicUrls: this.publicUrls, preview: this.preview, index });
+        return messageCard(shown, { format: this.format, publicUrls, preview: this.preview, index: hidden + index });
       }),
     );
+  }
+
+  async loadOlder() {
+    try {
+      await this.timeline.loadOlder(this.format);
+      this.renderList();
+    } catch (error) {
+      this.ui.showError(error);
+    }
   }
 
   async setFormat(fmt) {
     this.format = fmt;
     this.ui.preferences.format = fmt;
     try {
-      if (fmt !== "acontext" && [...this.entries.values()].some((entry) => entry.formatItems === null || entry.format !== fmt)) {
-        await this.loadFormat(fmt);
-      }
+      if (this.timeline.needsFormat(fmt)) await this.timeline.loadFormat(fmt);
       if (this.preview) this.preview = await runPreview(this.api, this.id, this.preview.strategies, fmt);
       this.renderList();
       this.renderPreviewSummary();
@@ -198,9 +190,8 @@ export class SessionView {
       out.textContent = "";
       return;
     }
-    const dropped = this.order.filter((id) => !this.preview.kept.has(id)).length;
-    const changed = this.order.filter((id) => this.preview.changed.has(id)).length;
-    out.textContent = `Keeps ${this.order.length - dropped} of ${this.order.length} messages: ${dropped} dropped, ${changed} edited; ${this.preview.tokens} tokens instead of ${this.totalTokens}.`;
+    const { total, kept, changed, tokens } = this.preview;
+    out.textContent = `Keeps ${kept.size} of ${total} messages: ${total - kept.size} dropped, ${changed.size} edited; ${tokens} tokens instead of ${this.totalTokens}.`;
   }
 
   async download() {
@@ -221,23 +212,30 @@ export class SessionView {
 
   schedulePoll() {
     if (this.disposed) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => this.poll(false), POLL_MS);
   }
 
   /** Pick up messages stored since the last look (by anyone), then refresh the totals and events. */
-  async poll(immediate) {
+  poll(immediate) {
     clearTimeout(this.timer);
+    // One poll at a time: a send asks for one while the timer's may be running.
+    this.polling = (this.polling || Promise.resolve()).then(() => this.pollOnce(immediate));
+    return this.polling;
+  }
+
+  async pollOnce(immediate) {
     if (this.disposed) return;
     try {
       if (immediate || !document.hidden) {
         const count = await this.api.messageCount(this.id);
         if (count !== this.count) {
-          await this.readNewest(count - this.count);
           this.count = count;
+          await this.timeline.pullNew(this.format);
           this.totalTokens = (await this.api.tokenCounts(this.id)).total_tokens;
           this.renderSummary();
           this.renderList();
-          this.ui.showStatus(`${this.order.length} messages`);
+          this.ui.showStatus(`${this.timeline.order.length} messages`);
         }
         await this.side.refreshEvents();
       }
@@ -245,20 +243,5 @@ export class SessionView {
       this.ui.showError(error);
     }
     this.schedulePoll();
-  }
-
-  async readNewest(added) {
-    if (added <= 0 || added > 200 - NEW_WINDOW_MARGIN) {
-      await this.loadAll();
-      return;
-    }
-    const page = await this.api.messages(this.id, { format: "acontext", limit: added, time_desc: true });
-    const fresh = page.ids.filter((id) => !this.entries.has(id));
-    this.absorb(page);
-    if (this.format !== "acontext" && fresh.length) {
-      // Read after the acontext page with a margin, so the window covers every message just absorbed.
-      const formatted = groupItems(await this.api.messages(this.id, { format: this.format, limit: added + NEW_WINDOW_MARGIN, time_desc: true }));
-      for (const id of fresh) Object.assign(this.entries.get(id), { formatItems: formatted.get(id) || [], format: this.format });
-    }
   }
 }
