@@ -64,4 +64,4 @@ def middle_cursor(database_url: str, session: str) -> str:
         ).fetchone()
     if row is None:
         raise RuntimeError(f"session {session} is empty")
-    return encode_cursor("m", int(row[0]), row[1])
+    return encode_cursor("m", int(row[0]), row[1], uuid.UUID(session))

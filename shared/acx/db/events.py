@@ -74,7 +74,7 @@ async def list_events(
 ) -> EventPage:
     """A keyset page of a session's events ordered by (created_at, id)."""
     await require_session(conn, project_id, session_id)
-    after, params, order_by = time_keyset("e", cursor, time_desc)
+    after, params, order_by = time_keyset("e", cursor, time_desc, scope=session_id)
     rows = await (
         await conn.execute(
             f"SELECT {_COLUMNS} FROM session_events WHERE session_id = %(session)s AND {after}"
@@ -82,7 +82,7 @@ async def list_events(
             {**params, "session": session_id, "limit": limit + 1},
         )
     ).fetchall()
-    return page_after("e", [_record(row) for row in rows], limit)
+    return page_after("e", [_record(row) for row in rows], limit, scope=session_id)
 
 
 async def events_between(conn: Conn, session_id: uuid.UUID, start: datetime, end: datetime) -> list[EventRecord]:

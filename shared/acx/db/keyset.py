@@ -22,20 +22,25 @@ class _Timed(Protocol):
 T = TypeVar("T", bound=_Timed)
 
 
-def time_keyset(kind: str, cursor: str | None, time_desc: bool, alias: str = "") -> tuple[str, dict[str, Any], str]:
-    """The WHERE condition after `cursor` (TRUE without one), its parameters, and the ORDER BY."""
+def time_keyset(
+    kind: str, cursor: str | None, time_desc: bool, alias: str = "", scope: uuid.UUID | None = None
+) -> tuple[str, dict[str, Any], str]:
+    """The WHERE condition after `cursor` (TRUE without one), its parameters, and the ORDER BY.
+
+    `scope`: the session a per-session listing belongs to (see `acx.cursor`).
+    """
     order = "DESC" if time_desc else "ASC"
     order_by = f"{alias}created_at {order}, {alias}id {order}"
     if not cursor:
         return "TRUE", {}, order_by
-    position = decode_cursor(kind, cursor)
+    position = decode_cursor(kind, cursor, scope)
     condition = f"({alias}created_at, {alias}id) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)"
     return condition, {"after_at": position.time, "after_id": position.id}, order_by
 
 
-def page_after(kind: str, records: list[T], limit: int) -> KeysetPage[T]:
+def page_after(kind: str, records: list[T], limit: int, scope: uuid.UUID | None = None) -> KeysetPage[T]:
     """A page from `limit + 1` fetched records: the probe record only tells that more follow."""
     items = records[:limit]
     has_more = len(records) > limit
-    next_cursor = encode_time_cursor(kind, items[-1].created_at, items[-1].id) if has_more else None
+    next_cursor = encode_time_cursor(kind, items[-1].created_at, items[-1].id, scope) if has_more else None
     return KeysetPage(items=items, has_more=has_more, next_cursor=next_cursor)

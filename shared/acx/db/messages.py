@@ -123,14 +123,14 @@ async def read_page(
     Rows carry `raw` and `parts` when `with_stored`, otherwise only where the rendering or the
     token count is not cached (None elsewhere).
 
-    `limit == 0` returns the whole session. With `time_desc` the page is the newest window before
-    the cursor, returned chronologically; the probe row that detects `has_more` is the oldest one
-    fetched and is cut before reordering, so pages never skip or repeat a message.
+    `limit == 0` returns every message after the cursor (the whole session without one). With
+    `time_desc` the page is the newest window before the cursor, returned chronologically; the
+    probe row that detects `has_more` is the oldest one fetched and is cut before reordering, so
+    pages never skip or repeat a message.
     """
-    after = decode_cursor("m", cursor).key if cursor and limit else (_ALL if time_desc else -1)
-    if not limit:
-        time_desc = False
-        after = -1
+    if not limit and not cursor:
+        time_desc = False  # the whole session, oldest first
+    after = decode_cursor("m", cursor, session_id).key if cursor else (_ALL if time_desc else -1)
     direction = ("<", "DESC") if time_desc else (">", "ASC")
     query = _PAGE_QUERIES[(*direction, with_stored, fmt == "acontext")]
     params: dict[str, Any] = {
@@ -153,7 +153,7 @@ async def read_page(
     next_cursor = None
     if has_more:
         edge = messages[0] if time_desc else messages[-1]
-        next_cursor = encode_cursor("m", edge.seq, edge.id)
+        next_cursor = encode_cursor("m", edge.seq, edge.id, session_id)
     return Page(messages, has_more, next_cursor)
 
 
