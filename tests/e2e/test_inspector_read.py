@@ -33,6 +33,12 @@ def test_without_a_key_nothing_is_shown(ui: BrowserPage, gateway: Gateway) -> No
     ui.page.click("#sign-in")
     expect(ui.page.locator("#error")).to_have_text("That API key was not accepted.")
     expect(ui.page.locator(".message")).to_have_count(0)
+    # So is a wrong key given in the fragment: it is dropped, and the sign-in form comes back.
+    ui.page.goto(f"{gateway.ui_url}#key=sk-ac-wrong&session={conversation.session_id}")
+    expect(ui.page.locator("#error")).to_contain_text("The API key was not accepted")
+    expect(ui.page.locator("#api-key")).to_be_visible()
+    expect(ui.page.locator(".message")).to_have_count(0)
+    assert ui.page.evaluate("sessionStorage.getItem('acx-inspector-key')") is None
 
 
 def test_key_from_the_fragment_lists_sessions_newest_first(ui: BrowserPage, gateway: Gateway) -> None:

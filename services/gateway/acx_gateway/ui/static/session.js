@@ -67,7 +67,8 @@ export class SessionView {
     );
     const download = h("button", { type: "button", id: "download", text: "Download JSON", on: { click: () => this.download() } });
     this.previewPanel = previewForm({ onPreview: (strategies) => this.applyPreview(strategies), onClear: () => this.clearPreview() });
-    this.list = h("div", { class: "messages", id: "messages", "aria-live": "polite" });
+    // Not a live region: the list is redrawn as messages arrive; the status line announces them.
+    this.list = h("div", { class: "messages", id: "messages" });
     this.requestPanel = h("section", { class: "request", id: "request", hidden: true });
     this.side = sidePanel(this.api, this.id, this.ui);
     const compose = composeForm(this.api, this.id, this.ui, () => this.poll(true));
@@ -238,8 +239,11 @@ export class SessionView {
           this.ui.showStatus(`${this.timeline.order.length} messages`);
         }
         await this.side.refreshEvents();
+        if (this.pollFailed) this.ui.clearError();
+        this.pollFailed = false;
       }
     } catch (error) {
+      this.pollFailed = true;
       this.ui.showError(error);
     }
     this.schedulePoll();
