@@ -94,6 +94,7 @@ def test_session_view_in_every_format(ui: BrowserPage, gateway: Gateway) -> None
     cards = page.locator("article.message")
     expect(cards).to_have_count(6)
     assert [cards.nth(i).get_attribute("data-id") for i in range(6)] == conversation.message_ids
+    assert page.locator("#messages").evaluate("el => [...el.childNodes].every(node => node.nodeType === 1)")
     expect(cards.nth(0).locator(".role")).to_have_text("system")
     expect(cards.nth(0).locator(".badge.source")).to_have_text("openai")
     expect(cards.nth(1).locator(".badge.source")).to_have_text("anthropic")

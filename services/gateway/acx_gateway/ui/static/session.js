@@ -119,7 +119,7 @@ export class SessionView {
       ? h("button", { type: "button", id: "load-older", text: `Load earlier messages (${hidden} more)`, on: { click: () => this.loadOlder() } })
       : null;
     this.list.replaceChildren(
-      older,
+      ...(older ? [older] : []),
       ...order.map((id, index) => {
         const entry = entries.get(id);
         const shown = this.preview && this.format !== "acontext" ? { ...entry, formatItems: this.preview.formatItems.get(id) || [] } : entry;
