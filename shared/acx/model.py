@@ -73,7 +73,8 @@ class AssetRef(msgspec.Struct, omit_defaults=True, kw_only=True):
 class MediaPart(_Part):
     """Shared fields of binary content. Exactly one source is set: ``data`` (base64),
     ``url`` (any URI, passed by reference) or ``file_id`` (a provider Files-API id, only
-    meaningful to ``file_provider``); an acontext upload carries ``file_field`` instead."""
+    meaningful to ``file_provider``; for Gemini it is the Files API URI); an acontext upload
+    carries ``file_field`` instead."""
 
     mime: str | None = None
     data: str | None = None
@@ -85,6 +86,9 @@ class MediaPart(_Part):
     cache: bool = False
     #: Set for uploads: the bytes are also in ``data`` (so every format renders without I/O).
     asset: AssetRef | None = None
+    #: Model reasoning (Gemini ``thought: true`` on a media part): kept for Gemini, dropped
+    #: elsewhere like any reasoning, never shown as visible content (conversion.md §7.1).
+    reasoning: bool = False
 
 
 class ImagePart(MediaPart, tag="image"):

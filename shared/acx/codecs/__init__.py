@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a rendering changes; stored renderings are cached under it.
-CODEC_VERSION: int = 1
+CODEC_VERSION: int = 2  # 2: conversion.md revision 2 (§7.1)
 
 Format = Literal["openai", "anthropic", "gemini", "acontext"]
 ProviderFormat = Literal["openai", "anthropic", "gemini"]
@@ -116,7 +116,7 @@ def _source_blobs(fmt: ProviderFormat, source: Any) -> tuple[str, list[Any], tup
     if not isinstance(items, list):
         raise DecodeError("invalid_blob", f"source needs a {key!r} list", key)
     system: tuple[str, object] | None = None
-    if fmt == "anthropic" and source.get("system") not in (None, "", []):
+    if fmt == "anthropic" and source.get("system") is not None:
         system = ("system", {"role": "system", "content": source["system"]})
     elif fmt == "gemini":
         si_key = "systemInstruction" if source.get("systemInstruction") is not None else "system_instruction"
@@ -130,7 +130,7 @@ def _unknown_format(fmt: str, blob: object, ledger: Ledger) -> Message:
 
 
 def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) -> Any:
-    """Convert a whole request-shaped conversation (as in conversion-examples.json).
+    """Convert a whole request-shaped conversation (as in tests/data/conversion-cases.json).
 
     Each element is decoded as one stored blob (the system value first, as a system blob)
     and the request-level rendering's payload is returned. Raises ``DecodeError`` with a

@@ -7,10 +7,13 @@ import binascii
 import functools
 import posixpath
 import re
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from acx.errors import DecodeError
 from acx.model import AnyMedia, AudioPart, DocumentPart, ImagePart, MediaPart, VideoPart
+
+M = TypeVar("M", bound=MediaPart)
 
 #: Image media types Anthropic accepts in a base64 source.
 ANTHROPIC_IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -99,6 +102,22 @@ def is_http(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+_GEMINI_FILES = re.compile(r"^https://generativelanguage\.googleapis\.com/[^?#]*/files/[^/?#]+", re.IGNORECASE)
+
+
+def is_gemini_file(uri: str) -> bool:
+    """A Gemini Files API URI (``https://generativelanguage.googleapis.com/v1beta/files/<id>``):
+    a provider file only Gemini can read, never a URL for another provider (§1.6, §7.1)."""
+    return _GEMINI_FILES.match(uri) is not None
+
+
+def by_reference(kind: type[M], uri: str, mime: str | None, **fields: Any) -> M:
+    """A media part for ``uri``: a Gemini file reference for Files API URIs, else a URL."""
+    if is_gemini_file(uri):
+        return kind(mime=mime, file_id=uri, file_provider="gemini", **fields)
+    return kind(mime=mime, url=uri, **fields)
+
+
 @functools.lru_cache(maxsize=4096)
 def mime_from_uri(uri: str) -> str | None:
     """MIME type implied by a URI's path extension, if any (no fetching, ever). Memoised:
@@ -133,6 +152,8 @@ def media_kind(mime: str | None) -> type[AnyMedia]:
 def describe(part: MediaPart) -> str:
     """The ``<what>`` of a placeholder: mime; mime and URI; or provider file id."""
     if part.file_id is not None:
+        if part.file_provider == "gemini":  # the id is the Files API URI: a reference like others
+            return f"{part.mime} {part.file_id}" if part.mime else part.file_id
         return f"{part.file_provider or 'provider'} file {part.file_id}"
     if part.url is not None:
         return f"{part.mime} {part.url}" if part.mime else part.url

@@ -12,7 +12,7 @@ import json
 from typing import Any, Literal
 
 from acx.codecs import _wire as w
-from acx.codecs._media import check_base64, mime_from_uri, parse_data_url
+from acx.codecs._media import check_base64, is_gemini_file, mime_from_uri, parse_data_url
 from acx.codecs.pairing import Ledger
 from acx.errors import DecodeError
 from acx.model import (
@@ -145,8 +145,11 @@ def _media(kind: str, meta: dict[str, Any], path: str, file_field: str | None, c
         raise DecodeError("invalid_blob", f"{kind} part needs a url, data, file_id or file_field", path)
     if data is not None and mime is None:
         raise DecodeError("missing_mime_type", f"{kind} part with data needs meta.media_type", path)
+    provider: Literal["openai", "gemini"] | None = "openai" if file_id else None
+    if url is not None and is_gemini_file(url):  # Gemini's own file, not a fetchable URL
+        file_id, url, provider = url, None, "gemini"
     part = cls(
-        mime=mime, data=data, url=url, file_id=file_id, file_provider="openai" if file_id else None,
+        mime=mime, data=data, url=url, file_id=file_id, file_provider=provider,
         filename=filename, file_field=file_field, cache=cache,
     )  # fmt: skip
     if isinstance(part, ImagePart):
@@ -173,11 +176,11 @@ def _media_meta(part: MediaPart) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     if part.data is not None:
         meta.update({"type": "base64", "media_type": part.mime, "data": part.data})
-    elif part.url is not None:
-        meta.update({"type": "url", "url": part.url})
+    elif part.url is not None or part.file_provider == "gemini":  # a Gemini file is its URI
+        meta.update({"type": "url", "url": part.url or part.file_id})
         if part.mime:
             meta["media_type"] = part.mime
-    if part.file_id is not None:
+    if part.file_id is not None and part.file_provider != "gemini":
         meta["file_id"] = part.file_id
     if part.filename:
         meta["filename"] = part.filename
@@ -262,5 +265,6 @@ def _shape(kind: str, text: str | None, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_parts(message: Message) -> list[dict[str, Any]]:
-    """Parts in the acontext wire shape (acontext-api.md §2.3)."""
-    return [_render(p) for p in message.parts]
+    """Parts in the acontext wire shape (acontext-api.md §2.3). Reasoning media (Gemini
+    thought images) has no acontext shape and, like reasoning elsewhere, is left out."""
+    return [_render(p) for p in message.parts if not (isinstance(p, MediaPart) and p.reasoning)]

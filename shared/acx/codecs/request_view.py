@@ -89,10 +89,16 @@ def _is_blank(value: Any) -> bool:
 
 
 def _openai_empty(payload: dict[str, Any]) -> bool:
+    """A rendered message that carries nothing (an empty assistant or system turn, §7.1)."""
     role = payload.get("role")
     if role == "assistant":
-        return not payload.get("content") and not payload.get("tool_calls") and not payload.get("function_call")
-    return role == "user" and _is_blank(payload.get("content"))
+        return not (
+            payload.get("content")
+            or payload.get("tool_calls")
+            or payload.get("function_call")
+            or payload.get("refusal")
+        )
+    return role in ("user", "system", "developer") and _is_blank(payload.get("content"))
 
 
 def _openai(messages: Conversation) -> RequestRendering:
@@ -119,7 +125,8 @@ def _openai(messages: Conversation) -> RequestRendering:
                 out.append(pending[0])
                 ids.append(pending[1])
                 pending = None
-            if not _openai_empty(item.payload):
+            # Stored OpenAI blobs stay verbatim, even empty ones (same-format reads are the original).
+            if item.verbatim or not _openai_empty(item.payload):
                 out.append(item.payload)
                 ids.append([mid])
     if pending is not None:
@@ -139,17 +146,15 @@ def _anthropic(messages: Conversation) -> RequestRendering:
     leading = True
     encode = anthropic.encode
     for mid, message, raw in messages:
-        if not raw or message.source_format != "anthropic":
-            items = encode(message)
-        else:
-            items = items_for("anthropic", message, raw)
+        same = raw and message.source_format == "anthropic"
+        items = items_for("anthropic", message, raw) if same else encode(message)
         if message.role == "system":
             if message.source_format == "anthropic" and not leading:
                 # An in-place system message stays where it is for same-format reads.
                 turns.append((items[0].payload, [mid], True))
                 continue
             content = items[0].payload["content"]
-            if not _is_blank(content):
+            if same or not _is_blank(content):  # a stored blank `system` is returned as it was
                 system.append(content)
                 system_ids.append(mid)
             continue
@@ -157,8 +162,8 @@ def _anthropic(messages: Conversation) -> RequestRendering:
         for item in items:
             payload = item.payload
             content = payload.get("content")
-            if content is None or _is_blank(content):
-                continue
+            if (content is None or _is_blank(content)) and not item.verbatim:
+                continue  # an empty turn carries nothing (stored blobs stay verbatim)
             # Same-format blobs stay verbatim, so two of them are never merged together.
             if turns and turns[-1][0].get("role") == payload["role"] and not (turns[-1][2] and item.verbatim):
                 prev, prev_ids, _ = turns[-1]
@@ -169,11 +174,18 @@ def _anthropic(messages: Conversation) -> RequestRendering:
             else:
                 turns.append((payload, [mid], item.verbatim))
     body: dict[str, Any] = {}
-    if system:
-        single = len(system) == 1 and isinstance(system[0], str)
-        body["system"] = system[0] if single else [b for c in system for b in _blocks(c)]
+    value = _anthropic_system(system)
+    if len(system) == 1 or not _is_blank(value):
+        body["system"] = value
     body["messages"] = [t[0] for t in turns]
     return RequestRendering(payload=body, ids=[t[1] for t in turns], system_ids=system_ids)
+
+
+def _anthropic_system(system: list[Any]) -> Any:
+    """One system message keeps its form; several give all their blocks, in order."""
+    if len(system) == 1:
+        return system[0]
+    return [b for c in system for b in _blocks(c)]
 
 
 class _Content:
@@ -207,7 +219,7 @@ def _gemini(messages: Conversation) -> RequestRendering:
             continue
         items = encode(message) if not raw or message.source_format != "gemini" else items_for("gemini", message, raw)
         for item in items:
-            if not item.payload.get("parts"):
+            if not item.payload.get("parts") and not item.verbatim:
                 continue
             for call_id in item.calls:
                 call_order.setdefault(call_id, len(call_order))
@@ -223,9 +235,10 @@ def _gemini(messages: Conversation) -> RequestRendering:
                 contents.append(_Content(role, item, mid))
     out = [_gemini_content(c, call_order) for c in contents]
     body: dict[str, Any] = {}
-    if system_parts:
-        single = len(system_ids) == 1 and len(system_values) == 1
-        body["systemInstruction"] = system_values[0] if single else {"parts": system_parts}
+    if len(system_ids) == 1 and len(system_values) == 1:
+        body["systemInstruction"] = system_values[0]  # the stored one, verbatim (even if empty)
+    elif system_parts:
+        body["systemInstruction"] = {"parts": system_parts}
     body["contents"] = out
     return RequestRendering(payload=body, ids=[c.ids for c in contents], system_ids=system_ids)
 

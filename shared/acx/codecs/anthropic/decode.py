@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from acx.codecs import _wire as w
-from acx.codecs._media import check_base64, encode_text, mime_from_uri
+from acx.codecs._media import by_reference, check_base64, encode_text, mime_from_uri
 from acx.codecs.pairing import Ledger
 from acx.errors import DecodeError
 from acx.model import (
+    ContentForm,
     DocumentPart,
     ImagePart,
     Message,
@@ -54,8 +55,15 @@ def decode(blob: object, ledger: Ledger) -> Message:
         raise DecodeError("unknown_role", f"unknown Anthropic role {raw_role!r}", "role")
     role = _ROLES[raw_role]
     content = b.get("content")
-    if content is None or (not content and isinstance(content, str | list)):  # content in ("", [])
+    if content is None:
         raise DecodeError("empty_content", "Anthropic message content must not be empty", "content")
+    if not content and isinstance(content, str | list):  # content in ("", [])
+        if role == "user":
+            raise DecodeError("empty_content", "Anthropic message content must not be empty", "content")
+        # Claude returns an empty assistant turn at times (and the API accepts one as the final
+        # message); an empty system message is harmless: kept, left out of the request view.
+        form: ContentForm = "string" if isinstance(content, str) else "list"
+        return Message(role=role, parts=[], source_format="anthropic", content_form=form, original_role=_original(role))
     if isinstance(content, str):
         return Message(role=role, parts=[TextPart(text=content)], source_format="anthropic", content_form="string")
     if not isinstance(content, list):
@@ -76,12 +84,15 @@ def decode(blob: object, ledger: Ledger) -> Message:
     # Empty text blocks (e.g. next to tool_use) carry nothing; a message of only those is empty.
     if empty_text:
         parts = [p for p in parts if not (isinstance(p, TextPart) and not p.text)]
-    if not parts:
+    if not parts and role == "user":
         raise DecodeError("empty_content", "Anthropic message has no non-empty content", "content")
     return Message(
-        role=role, parts=parts, source_format="anthropic", content_form="list",
-        original_role="system" if role == "system" else None,
-    )  # fmt: skip
+        role=role, parts=parts, source_format="anthropic", content_form="list", original_role=_original(role)
+    )
+
+
+def _original(role: Role) -> Literal["system"] | None:
+    return "system" if role == "system" else None
 
 
 def _checked_block(raw: object, role: Role, ledger: Ledger) -> list[Part]:
@@ -140,7 +151,7 @@ def _image(block: dict[str, Any], path: str, cache: bool) -> ImagePart:
         return ImagePart(mime=mime, data=data, cache=cache)
     if kind == "url":
         url = w.req_str(source, "url", spath)
-        return ImagePart(url=url, mime=mime_from_uri(url), cache=cache)
+        return by_reference(ImagePart, url, mime_from_uri(url), cache=cache)
     if kind == "file":
         file_id = w.req_str(source, "file_id", spath)
         return ImagePart(file_id=file_id, file_provider="anthropic", cache=cache)
@@ -162,7 +173,7 @@ def _document(block: dict[str, Any], path: str, cache: bool) -> list[ToolResultC
         return [DocumentPart(mime=mime, data=encode_text(text), filename=title, cache=cache)]
     if kind == "url":
         url = w.req_str(source, "url", spath)
-        return [DocumentPart(mime="application/pdf", url=url, filename=title, cache=cache)]
+        return [by_reference(DocumentPart, url, "application/pdf", filename=title, cache=cache)]
     if kind == "file":
         file_id = w.req_str(source, "file_id", spath)
         return [DocumentPart(file_id=file_id, file_provider="anthropic", filename=title, cache=cache)]
@@ -188,12 +199,14 @@ def _nested(blocks: list[Any], path: str, allowed: tuple[str, ...]) -> list[Tool
                 out.append(UnsupportedPart(provider="anthropic", what=f"anthropic {kind}", raw=block))
                 continue
             raise DecodeError("unknown_part_type", f"block type {kind!r} not allowed here", w.join(bpath, "type"))
+        # cache_control on a nested block stays on that part (§7.1).
+        cache = _cache(block)
         if kind == "text":
-            out.append(TextPart(text=w.req_str(block, "text", bpath)))
+            out.append(TextPart(text=w.req_str(block, "text", bpath), cache=cache))
         elif kind == "image":
-            out.append(_image(block, bpath, cache=False))
+            out.append(_image(block, bpath, cache=cache))
         else:
-            out.extend(_document(block, bpath, cache=False))
+            out.extend(_document(block, bpath, cache=cache))
     return out
 
 

@@ -92,7 +92,8 @@ def _content_part(part: ToolResultContent) -> dict[str, Any] | None:
         return _text(part.text, part.cache) if part.text else None
     if isinstance(part, UnsupportedPart):
         return part.raw if part.provider == "anthropic" else _text(placeholder(part.what))
-    return _media(part)
+    # Reasoning (Gemini thought images) is dropped like all foreign reasoning (§4.9).
+    return None if part.reasoning else _media(part)
 
 
 def _tool_result(part: ToolResultPart) -> dict[str, Any]:
@@ -162,6 +163,8 @@ def system_blocks(message: Message) -> list[dict[str, Any]]:
 
 
 def _collapse(blocks: list[dict[str, Any]], message: Message) -> str | list[dict[str, Any]]:
+    if not blocks and message.content_form == "string":
+        return ""  # an empty message (items view only: the request view leaves it out)
     if message.content_form != "list" and len(blocks) == 1:
         only = blocks[0]
         if len(only) == 2 and "type" in only and "text" in only:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from acx.codecs import _wire as w
-from acx.codecs._media import check_base64, media_kind, mime_from_uri
+from acx.codecs._media import by_reference, check_base64, media_kind, mime_from_uri
 from acx.codecs.pairing import Ledger
 from acx.errors import DecodeError
 from acx.model import (
@@ -58,6 +58,10 @@ def decode(blob: object, ledger: Ledger) -> Message:
         raise DecodeError("unknown_role", f"unknown Gemini role {role!r}", "role")
     raw_parts = w.opt_list(b, "parts", "")
     if not raw_parts:
+        if _ROLES[role] == "assistant":
+            # Gemini answers with a model content without parts (e.g. cut off at MAX_TOKENS):
+            # kept, and left out of the request view.
+            return Message(role="assistant", parts=[], source_format="gemini")
         raise DecodeError("empty_content", "Gemini content has no parts", "parts")
     parts: list[Part] = []
     calls = 0
@@ -84,10 +88,8 @@ def decode(blob: object, ledger: Ledger) -> Message:
 
 def _system(value: object, key: str) -> Message:
     system = w.obj(value, key, "system instruction")
-    raw_parts = w.opt_list(system, "parts", key)
-    if not raw_parts:
-        raise DecodeError("empty_content", "system instruction has no parts", w.join(key, "parts"))
-    parts: list[Part] = []
+    raw_parts = w.opt_list(system, "parts", key) or []
+    parts: list[Part] = []  # an empty system instruction is accepted (§7.1) and renders as nothing
     for i, raw in enumerate(raw_parts):
         path = w.join(w.join(key, "parts"), i)
         part = w.obj(raw, path, "part")
@@ -138,6 +140,8 @@ def _part(part: dict[str, Any], path: str, ledger: Ledger, calls: int) -> tuple[
         media = _media(w.obj(value, fpath, field), fpath, inline=field == "inlineData")
         if isinstance(media, ImagePart):
             media.detail = _detail(part)
+        # Gemini models emit reasoning images (thought: true): reasoning, not visible content.
+        media.reasoning = part.get("thought") is True
         return media, calls
     if field == "functionCall":
         call = w.obj(value, fpath, field)
@@ -178,7 +182,7 @@ def _media(blob: dict[str, Any], path: str, *, inline: bool) -> AnyMedia:
     if not isinstance(uri, str) or not uri:
         raise DecodeError("invalid_blob", "fileData needs a fileUri string", w.join(path, "fileUri"))
     mime = mime or mime_from_uri(uri)
-    return media_kind(mime)(mime=mime, url=uri, filename=_name(blob))
+    return by_reference(media_kind(mime), uri, mime, filename=_name(blob))
 
 
 def _name(blob: dict[str, Any]) -> str | None:

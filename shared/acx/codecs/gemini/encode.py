@@ -22,14 +22,23 @@ __all__ = ["encode", "system_parts"]
 
 
 def _media(part: MediaPart) -> dict[str, Any]:
+    out = _media_data(part)
+    if part.reasoning and "text" not in out:
+        out["thought"] = True
+    return out
+
+
+def _media_data(part: MediaPart) -> dict[str, Any]:
     if part.data is not None:
         return {"inlineData": {"mimeType": part.mime or "application/octet-stream", "data": part.data}}
-    if part.url is not None:
+    # A Gemini Files API URI is Gemini's own file: native fileData here.
+    uri = part.file_id if part.file_provider == "gemini" else part.url
+    if uri is not None:
         file: dict[str, Any] = {}
-        mime = part.mime or mime_from_uri(part.url)
+        mime = part.mime or mime_from_uri(uri)
         if mime:
             file["mimeType"] = mime
-        file["fileUri"] = part.url
+        file["fileUri"] = uri
         return {"fileData": file}
     return {"text": placeholder(describe(part))}
 
@@ -43,7 +52,7 @@ def _response(part: ToolResultPart) -> dict[str, Any]:
         elif isinstance(item, UnsupportedPart):
             texts.append(placeholder(item.what))
         else:
-            rendered = _media(item)
+            rendered = _media_data(item)
             if "text" in rendered:
                 texts.append(rendered["text"])
             else:

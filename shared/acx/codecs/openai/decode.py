@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from acx.codecs import _wire as w
-from acx.codecs._media import check_base64, mime_from_filename, mime_from_uri, parse_data_url
+from acx.codecs._media import by_reference, check_base64, mime_from_filename, mime_from_uri, parse_data_url
 from acx.codecs.pairing import Ledger
 from acx.errors import DecodeError
 from acx.model import (
@@ -26,6 +26,7 @@ __all__ = ["decode"]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3"}
+_TOOL_MEDIA = frozenset({"image_url", "input_audio", "file"})
 
 
 def decode(blob: object, ledger: Ledger) -> Message:
@@ -38,7 +39,10 @@ def decode(blob: object, ledger: Ledger) -> Message:
     if name is not None and not isinstance(name, str):
         w.opt_str(b, "name", "")  # raises
     if role in ("system", "developer"):
-        parts, form = _text_content(b, role)
+        # An empty system message (anywhere) is valid for OpenAI: kept, left out of the request view.
+        if b.get("content") is None:
+            raise DecodeError("empty_content", f"{role} message must have content", "content")
+        parts, form = _text_content(b, role, allow_empty=True)
         original: Literal["system", "developer"] = "developer" if role == "developer" else "system"
         return Message(
             role="system", parts=list(parts), source_format="openai", content_form=form,
@@ -55,17 +59,15 @@ def decode(blob: object, ledger: Ledger) -> Message:
             raise DecodeError("missing_tool_call_id", "tool message without tool_call_id", "tool_call_id")
         if not isinstance(call_id, str):
             raise DecodeError("invalid_blob", "tool_call_id must be a string", "tool_call_id")
-        content, form = _text_content(b, role, allow_empty=True)
+        content, form = _tool_content(b)
         fn = ledger.answer_id(call_id, "tool_call_id")
-        result = ToolResultPart(
-            call_id=call_id, name=fn, content=list[ToolResultContent](content), string_form=form == "string"
-        )
+        result = ToolResultPart(call_id=call_id, name=fn, content=content, string_form=form == "string")
         return Message(role="user", parts=[result], source_format="openai", content_form=form)
     # Legacy function result: pairs with the latest unanswered call of that name.
     fn = w.req_str(b, "name", "")
-    content, form = _text_content(b, role, allow_empty=True)
+    texts, _ = _text_content(b, role, allow_empty=True)
     call_id = ledger.answer_name(fn, "name", latest=True)
-    result = ToolResultPart(call_id=call_id, name=fn, content=list[ToolResultContent](content), string_form=True)
+    result = ToolResultPart(call_id=call_id, name=fn, content=list[ToolResultContent](texts), string_form=True)
     return Message(role="user", parts=[result], source_format="openai", content_form="string")
 
 
@@ -100,6 +102,32 @@ def _text_content(b: dict[str, Any], role: str, *, allow_empty: bool = False) ->
         parts.append(TextPart(text=w.req_str(part, "text", path), cache=_cache(part)))
     if not allow_empty:
         parts = [p for p in parts if p.text] or _raise_empty(role)
+    return parts, "list"
+
+
+def _tool_content(b: dict[str, Any]) -> tuple[list[ToolResultContent], ContentForm]:
+    """Tool message content: text parts, plus the media parts real clients send (image_url
+    and the other user media parts, outside the official type): tool-result media (§7.1)."""
+    content = b.get("content")
+    if not isinstance(content, list):
+        texts, form = _text_content(b, "tool", allow_empty=True)
+        return list[ToolResultContent](texts), form
+    parts: list[ToolResultContent] = []
+    for i, raw in enumerate(content):
+        if type(raw) is dict and raw.get("type") == "text" and type(value := raw.get("text")) is str:
+            cache = raw.get("prompt_cache_breakpoint") is not None or raw.get("cache_control") is not None
+            parts.append(TextPart(text=value, cache=cache))
+            continue
+        path = w.join("content", i)
+        part = w.obj(raw, path, "content part")
+        if part.get("type") not in _TOOL_MEDIA:
+            raise DecodeError("unknown_part_type", f"tool content part type {part.get('type')!r}", w.join(path, "type"))
+        try:
+            media = _user_part(part, "")
+        except DecodeError as exc:
+            raise w.prefixed(exc, path) from None
+        assert isinstance(media, ImagePart | AudioPart | DocumentPart)  # _TOOL_MEDIA decode to media
+        parts.append(media)
     return parts, "list"
 
 
@@ -143,7 +171,7 @@ def _user_part(raw: object, path: str) -> Part:
             url = image.get("url")
             detail = image.get("detail")
             if type(url) is str and (detail is None or type(detail) is str) and not url.startswith("data:"):
-                return ImagePart(url=url, mime=mime_from_uri(url), detail=detail, cache=cache)
+                return by_reference(ImagePart, url, mime_from_uri(url), detail=detail, cache=cache)
         image = w.req_obj(part, "image_url", path)
         ipath = w.join(path, "image_url")
         url = w.req_str(image, "url", ipath)
@@ -151,7 +179,7 @@ def _user_part(raw: object, path: str) -> Part:
         if url.startswith("data:"):
             mime, data = parse_data_url(url, w.join(ipath, "url"))
             return ImagePart(mime=mime, data=data, detail=detail, cache=cache)
-        return ImagePart(url=url, mime=mime_from_uri(url), detail=detail, cache=cache)
+        return by_reference(ImagePart, url, mime_from_uri(url), detail=detail, cache=cache)
     if kind == "input_audio":
         audio = w.req_obj(part, "input_audio", path)
         apath = w.join(path, "input_audio")
@@ -217,7 +245,9 @@ def _assistant(b: dict[str, Any], ledger: Ledger, name: str | None) -> Message:
         )  # fmt: skip
         ledger.add_call(call.id, fn)
         parts.append(call)
-    if not parts:
+    if not parts and content is None:
+        # content "" or [] is what the AI SDK sends for an empty turn (valid for OpenAI): kept, and
+        # left out of the request view; without content, refusal or calls OpenAI rejects it.
         raise DecodeError("empty_content", "assistant message has no content, refusal or tool calls", "content")
     return Message(role="assistant", parts=parts, source_format="openai", content_form=form, name=name)
 

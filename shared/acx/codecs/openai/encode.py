@@ -107,7 +107,8 @@ def _user_part(part: Part) -> dict[str, Any] | None:
     if isinstance(part, TextPart):
         return _text(part.text, part.cache) if part.text else None
     if isinstance(part, MediaPart):
-        return _media(part)
+        # Reasoning (Gemini thought images) is never shown to the model as visible content.
+        return None if part.reasoning else _media(part)
     if isinstance(part, UnsupportedPart):
         return _text(placeholder(part.what))
     if isinstance(part, DataPart):
@@ -122,12 +123,14 @@ def _tool_message(result: ToolResultPart) -> tuple[Item, list[dict[str, Any]]]:
     media: list[dict[str, Any]] = []
     for part in result.content:
         if isinstance(part, TextPart):
-            texts.append(_text(part.text))
+            # A breakpoint on a block inside the result stays on that part (§7.1).
+            texts.append(_text(part.text, part.cache))
         elif isinstance(part, UnsupportedPart):
             texts.append(_text(placeholder(part.what)))
-        else:
+        elif not part.reasoning:
             media.append(_media(part))
-    if result.cache:  # the breakpoint goes on the last text part, forcing list content
+    if result.cache and not any("prompt_cache_breakpoint" in t for t in texts):
+        # The result's breakpoint goes on its last text part, forcing list content.
         if not texts:
             texts.append(_text(""))
         texts[-1]["prompt_cache_breakpoint"] = dict(_BREAKPOINT)
