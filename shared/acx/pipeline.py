@@ -21,7 +21,8 @@ async def render_and_store(conn: Conn, messages: list[RenderInput]) -> tuple[int
     """Render `messages` in every format, count their tokens, and upsert both in one transaction.
 
     Returns (rendered, failed). A message whose rendering fails is marked failed (rendering is
-    pure, so the same input would fail again: retrying is pointless); the others are stored.
+    pure, so the same input would fail again: retrying is pointless); the others are stored,
+    except those deleted meanwhile (not counted in either).
     Database errors propagate so the caller can retry.
     """
     rendered: list[Rendered] = []
@@ -35,5 +36,8 @@ async def render_and_store(conn: Conn, messages: list[RenderInput]) -> tuple[int
             failed += 1
             continue
         rendered.append(Rendered(message, token_count, {fmt: (r.body, r.item_count) for fmt, r in bodies.items()}))
-    await store.save_renderings(conn, rendered, codec_version=codecs.CODEC_VERSION)
-    return len(rendered), failed
+    stored = await store.save_renderings(conn, rendered, codec_version=codecs.CODEC_VERSION)
+    if len(stored) < len(rendered):
+        # Their session was deleted while the job ran: nothing left to render, nothing wrong.
+        _log.debug("messages vanished before their renderings were stored", count=len(rendered) - len(stored))
+    return len(stored), failed

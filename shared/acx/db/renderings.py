@@ -54,15 +54,28 @@ class Rendered(NamedTuple):
     bodies: dict[str, tuple[str, int]]
 
 
-async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version: int) -> None:
-    """Upsert the renderings and token counts of many messages in one transaction.
+async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version: int) -> list[Rendered]:
+    """Upsert the renderings and token counts of many messages in one transaction; returns those stored.
+
+    A message deleted since it was claimed (its session deleted meanwhile) is nothing to store: it
+    is left out of the result instead of failing the batch. The messages still there are locked
+    FOR KEY SHARE first, so a concurrent delete waits for this transaction rather than removing a
+    row between the check and the insert (which would fail the foreign key).
 
     Idempotent: re-running a job rewrites identical rows; a rendering from an older codec
     version never overwrites a newer one.
     """
     if not rendered:
-        return
+        return []
     async with conn.transaction(), conn.cursor() as cur:
+        await cur.execute(
+            "SELECT id FROM messages WHERE id = ANY(%s) AND session_id = ANY(%s) FOR KEY SHARE",
+            ([r.message.id for r in rendered], list({r.message.session_id for r in rendered})),
+        )
+        present = {row[0] for row in await cur.fetchall()}
+        stored = [r for r in rendered if r.message.id in present]
+        if not stored:
+            return []
         await cur.executemany(
             "INSERT INTO renderings (session_id, message_id, format, codec_version, body, item_count)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (session_id, message_id, format) DO UPDATE"
@@ -71,15 +84,16 @@ async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version
             " WHERE renderings.codec_version <= EXCLUDED.codec_version",
             [
                 (r.message.session_id, r.message.id, fmt, codec_version, body, count)
-                for r in rendered
+                for r in stored
                 for fmt, (body, count) in r.bodies.items()
             ],
         )
         await cur.executemany(
             "UPDATE messages SET tokens = %s, render_state = 'done', render_error = NULL"
             " WHERE session_id = %s AND id = %s",
-            [(r.tokens, r.message.session_id, r.message.id) for r in rendered],
+            [(r.tokens, r.message.session_id, r.message.id) for r in stored],
         )
+    return stored
 
 
 async def mark_render_failed(conn: Conn, message: RenderInput, error: str) -> None:
