@@ -21,11 +21,13 @@ from tests.integration.conftest import Stack
 pytestmark = pytest.mark.integration
 
 
-def _session_with_messages(http: httpx.Client, count: int) -> tuple[str, list[uuid.UUID]]:
-    session_id = http.post("/session", json={}).json()["data"]["id"]
+async def _session_with_messages(http: httpx.AsyncClient, count: int) -> tuple[str, list[uuid.UUID]]:
+    session_id = (await http.post("/session", json={})).json()["data"]["id"]
     ids = []
     for i in range(count):
-        response = http.post(f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": f"m{i}"}})
+        response = await http.post(
+            f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": f"m{i}"}}
+        )
         assert response.status_code == 201, response.text
         ids.append(uuid.UUID(response.json()["data"]["id"]))
     return session_id, ids
@@ -42,13 +44,13 @@ async def _rendered(
     return await cursor.fetchall()
 
 
-async def test_session_deleted_between_claim_and_store(worker_stopped: Stack, http: httpx.Client) -> None:
-    gone, gone_ids = _session_with_messages(http, 3)
-    _kept, kept_ids = _session_with_messages(http, 2)
+async def test_session_deleted_between_claim_and_store(worker_stopped: Stack, ahttp: httpx.AsyncClient) -> None:
+    gone, gone_ids = await _session_with_messages(ahttp, 3)
+    _kept, kept_ids = await _session_with_messages(ahttp, 2)
     async with await psycopg.AsyncConnection.connect(worker_stopped.database_url, autocommit=True) as conn:
         claimed = await claim_for_render(conn, gone_ids + kept_ids)
         assert {m.id for m in claimed} == set(gone_ids + kept_ids)
-        assert http.delete(f"/session/{gone}").status_code == 200
+        assert (await ahttp.delete(f"/session/{gone}")).status_code == 200
         with capture_logs() as logs:
             rendered, failed = await render_and_store(conn, claimed)
         assert (rendered, failed) == (2, 0)
@@ -58,10 +60,10 @@ async def test_session_deleted_between_claim_and_store(worker_stopped: Stack, ht
         assert await _rendered(conn, gone_ids) == []
 
 
-async def test_delete_racing_the_store_waits_for_it(worker_stopped: Stack, http: httpx.Client) -> None:
+async def test_delete_racing_the_store_waits_for_it(worker_stopped: Stack, ahttp: httpx.AsyncClient) -> None:
     """A delete already under way when the store starts: the store waits for it, then skips its messages."""
-    gone, gone_ids = _session_with_messages(http, 2)
-    _kept, kept_ids = _session_with_messages(http, 1)
+    gone, gone_ids = await _session_with_messages(ahttp, 2)
+    _kept, kept_ids = await _session_with_messages(ahttp, 1)
     url = worker_stopped.database_url
     async with (
         await psycopg.AsyncConnection.connect(url, autocommit=True) as conn,
