@@ -13,7 +13,7 @@ UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
 # Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrate bench clean clean-data
+.PHONY: help install run test lint migrate bench conformance clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ bench: install ## Load-test gateway + converter vs baselines (BENCH_ARGS=--quick
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench \
 		python -m bench.run $(BENCH_ARGS)
+
+# The outside conversion corpus beside the checkout (reference material, never copied in).
+CONFORMANCE_DIR ?= ../shared/conformance
+
+conformance: install ## Run $(CONFORMANCE_DIR)/check.py against the service (BASE_URL=... to use a running one)
+	$(UV) run python -m tests.conformance $(CONFORMANCE_DIR)
 
 clean: ## Remove .venv and tool caches (keeps .data; see clean-data)
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis dist
