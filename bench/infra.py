@@ -1,7 +1,8 @@
 """PostgreSQL and Redis for the bench: DATABASE_URL / REDIS_URL when set, else embedded servers.
 
-The bench always works in a database of its own (`acx_bench`, recreated at start, dropped at the
-end) on whichever server it gets, so it never touches application data.
+The bench always works in a database of its own (`acx_bench_<pid>`, created at start, dropped at
+the end) on whichever server it gets, so it never touches application data, and two benches on one
+shared server never drop each other's database.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from acx_dev.embedded import EmbeddedServers, replace_database
 
 __all__ = ["BENCH_DATABASE", "Infra", "infrastructure"]
 
-BENCH_DATABASE = "acx_bench"
+BENCH_DATABASE = f"acx_bench_{os.getpid()}"
 
 
 @dataclass(frozen=True)

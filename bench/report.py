@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Row", "Target", "print_report", "write_results"]
+__all__ = ["Row", "Target", "print_report", "say", "write_results"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Target:
     measured: float
     goal: str
     passed: bool
+
+
+def say(message: str) -> None:
+    """A progress line, timestamped."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def _ms(value: float | None) -> str:

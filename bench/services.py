@@ -34,9 +34,9 @@ class Services:
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "json",
             "PYTHONPATH": str(REPO),
-            # The per-project limiter stays on (its Redis round trip is part of every request) but
-            # far above what one box can send, so it never answers 429 during the bench.
-            "RATE_LIMIT_RPS": "1000000",
+            # The per-project limiter off (its default): one bench client is one project, and a
+            # limit would measure the limiter, not the service.
+            "RATE_LIMIT_RPS": "0",
         }
 
     def _start(self, name: str, module: str, port: int) -> Child:

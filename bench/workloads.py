@@ -16,6 +16,7 @@ from bench.data import openai_conversation
 from bench.wrk import LoadShape, WrkResult, run_wrk
 
 __all__ = [
+    "api_ping",
     "convert",
     "get_page",
     "middle_cursor",
@@ -27,6 +28,11 @@ __all__ = [
 def ping(base: str, shape: LoadShape) -> WrkResult:
     """GET /ping (the baseline app's only route)."""
     return run_wrk(base + "/ping", "get.lua", [], shape)
+
+
+def api_ping(base: str, shape: LoadShape) -> WrkResult:
+    """GET /api/v1/ping through the gateway's whole stack (middleware, auth, envelope)."""
+    return run_wrk(base + "/api/v1/ping", "get.lua", [ROOT_KEY], shape)
 
 
 def store_messages(base: str, sessions: list[str], shape: LoadShape) -> WrkResult:
