@@ -111,6 +111,7 @@ def top_frames(collapsed: str, n: int = 15) -> dict[str, Any]:
             if top not in seen:
                 seen.add(top)
                 package[top] += count
+
     def share(count: int) -> float:
         return round(count / total, 4) if total else 0.0
 

@@ -13,7 +13,7 @@ import msgspec
 
 from acx import codecs, tokens
 from acx.codecs import IngestState
-from acx.db.message_writes import IngestResult
+from acx.ingested import IngestResult
 from acx.model import Message
 
 __all__ = [
@@ -42,7 +42,7 @@ class Rendering(msgspec.Struct, frozen=True):
 
 def ingest(
     fmt: codecs.Format, blob: Any, state_json: str, prepare: Callable[[Message], Message] | None = None
-) -> tuple[Message, IngestResult]:
+) -> IngestResult:
     """Decode a blob against the session's ingest state (raises DecodeError).
 
     `prepare` adjusts the decoded message before it is stored (e.g. attaching uploads).
@@ -51,8 +51,7 @@ def ingest(
     message, new_state = codecs.decode_blob(fmt, blob, state)
     if prepare is not None:
         message = prepare(message)
-    result = IngestResult(codecs.acontext_role(message), _encoder.encode(message), _encoder.encode(new_state))
-    return message, result
+    return IngestResult(message, codecs.acontext_role(message), _encoder.encode(message), _encoder.encode(new_state))
 
 
 def decode_stored(parts_json: str | bytes) -> Message:

@@ -18,7 +18,7 @@ from acx.errors import InvalidRequestError
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import json_response
 
-__all__ = ["idempotency_key", "run_idempotent"]
+__all__ = ["idempotency_key", "replay_response", "request_fingerprint", "run_idempotent"]
 
 _MAX_KEY_LENGTH = 255
 
@@ -33,6 +33,17 @@ def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     return key
 
 
+async def request_fingerprint(request: Request[Any, Any, Any]) -> str:
+    """What makes two requests "the same" for a key: method, path and body."""
+    body = await request.body()
+    return hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.encode(), body])).hexdigest()
+
+
+def replay_response(earlier: StoredResponse) -> Response[bytes]:
+    """The recorded response of an earlier request with the same key, marked as a replay."""
+    return json_response(earlier.body, earlier.status, {"Idempotent-Replayed": "true"})
+
+
 async def run_idempotent(
     pool: Pool,
     request: Request[Any, Any, Any],
@@ -40,13 +51,12 @@ async def run_idempotent(
     perform: Callable[[Conn], Awaitable[StoredResponse]],
 ) -> tuple[Response[bytes], bool]:
     """Run `perform` once per key; returns the response and whether it is a replay."""
-    body = await request.body()
-    fingerprint = hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.encode(), body])).hexdigest()
+    fingerprint = await request_fingerprint(request)
     project_id = project_id_of(request)
     async with pool.connection() as conn, conn.transaction():
         earlier = await claim(conn, project_id, key, fingerprint)
         if earlier is not None:
-            return json_response(earlier.body, earlier.status, {"Idempotent-Replayed": "true"}), True
+            return replay_response(earlier), True
         response = await perform(conn)
         await record(conn, project_id, key, fingerprint, response)
     return json_response(response.body, response.status), False

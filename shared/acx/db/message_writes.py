@@ -1,34 +1,73 @@
-"""Storing messages, one or many per transaction.
+"""Storing messages: a batch of many sessions' messages in one statement and one commit.
 
-Every store, single or batched, goes through `store_batch`: one transaction locks the touched
-session rows it can get (`SKIP LOCKED`: a session held by another transaction never blocks the
-rest of the batch; its requests come back as `DEFERRED` for a later batch), decodes each blob against its
-session's ingest state in arrival order, and writes all messages with one `executemany`. Grouping
-concurrent stores this way shares one commit (the durable, slow part) among many messages while a
-2xx still means committed.
+Two ways to write a batch; in both, a session's messages take consecutive sequence numbers in
+request order, and the caller never writes one session from two batches at once (the gateway's
+batcher guarantees it within a process; across processes the row lock and the head check do):
+
+* `write_known`, the fast path: the caller knows each session's head (next sequence number, last
+  message, ingest state) from its previous write, so blobs are decoded before the database is
+  touched and the batch is ONE autocommit statement. It locks the sessions it can (`SKIP LOCKED`),
+  advances those whose head is still the one the decode assumed, and inserts their messages.
+  Sessions locked elsewhere, moved on by another process, or gone are left out, nothing written.
+* `write_locked`, the general path: one transaction locks the sessions (waiting at most
+  `lock_timeout`), reads their heads, claims idempotency keys, decodes, writes with the same
+  statement, records idempotent responses and asset references, and commits.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from acx.assets import Upload
 from acx.db.assets import add_references
+from acx.db.idempotency import StoredResponse, claim, record
 from acx.db.pool import Conn
-from acx.errors import AcxError, NotFoundError
+from acx.errors import AcxError, ConflictError, NotFoundError
+from acx.ingested import IngestResult
+from acx.model import Message
 
-__all__ = ["DEFERRED", "Deferred", "IngestResult", "StoreRequest", "StoredMessage", "store_batch"]
+__all__ = [
+    "IdempotentWrite",
+    "Outcome",
+    "Replayed",
+    "SessionHead",
+    "StoreRequest",
+    "StoredMessage",
+    "Written",
+    "write_known",
+    "write_locked",
+]
 
 
-class IngestResult(NamedTuple):
-    """What the codec made of a blob, given the session's ingest state (all JSON text)."""
+class StoredMessage(NamedTuple):
+    """The row a store created, with the message as decoded (and stored)."""
 
-    role: str
-    parts_json: bytes
-    new_state_json: bytes
+    id: uuid.UUID
+    session_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    task_status: str
+    created_at: datetime
+    updated_at: datetime
+    message: Message
+    #: Response body recorded under the request's Idempotency-Key (idempotent stores only).
+    recorded: bytes | None = None
+
+
+class Replayed(NamedTuple):
+    """The Idempotency-Key was used before by the same request: its recorded response."""
+
+    response: StoredResponse
+
+
+class IdempotentWrite(NamedTuple):
+    """An `Idempotency-Key` store: its key, request fingerprint and the response to record."""
+
+    key: str
+    fingerprint: str
+    respond: Callable[[StoredMessage], bytes]
 
 
 class StoreRequest(NamedTuple):
@@ -44,120 +83,234 @@ class StoreRequest(NamedTuple):
     uploads: tuple[Upload, ...] = ()
     #: Id of the HTTP request, carried into the render job's logs.
     request_id: str | None = None
+    idempotency: IdempotentWrite | None = None
+
+    @property
+    def needs_transaction(self) -> bool:
+        """Whether it writes more than its message (asset references, an idempotency record)."""
+        return bool(self.uploads) or self.idempotency is not None
 
 
-class StoredMessage(NamedTuple):
-    """The row a store created."""
-
-    id: uuid.UUID
-    session_id: uuid.UUID
-    parent_id: uuid.UUID | None
-    task_status: str
-    created_at: datetime
-    updated_at: datetime
+Outcome = StoredMessage | Replayed | AcxError
 
 
-class Deferred:
-    """The request's session is locked by another transaction: retry it in a later batch."""
+class SessionHead(NamedTuple):
+    """What a store into a session depends on: its owner, next sequence number, last message and
+    ingest state (JSON), and whether task tracking is off."""
 
-    def __repr__(self) -> str:
-        return "DEFERRED"
-
-
-DEFERRED = Deferred()
-
-
-class _SessionCursor:
-    """A locked session's state while a batch appends to it."""
-
-    __slots__ = ("changed", "disable_tracking", "last_id", "project_id", "seq", "state")
-
-    def __init__(self, row: tuple[object, ...]) -> None:
-        self.project_id, self.state, self.seq, self.last_id, self.disable_tracking = row[1:]
-        self.changed = False
+    project_id: uuid.UUID
+    seq: int
+    last_id: uuid.UUID | None
+    state: str
+    disable_tracking: bool
 
 
-_INSERT = (
-    "INSERT INTO messages (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta,"
-    " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-_ADVANCE = (
-    "UPDATE sessions SET ingest_state = %s, message_count = %s, last_message_id = %s,"
-    " updated_at = clock_timestamp() WHERE id = %s"
-)
+class Written(NamedTuple):
+    """A batch's outcome per session (request order) and the heads of the sessions written to.
 
-
-async def store_batch(conn: Conn, requests: list[StoreRequest]) -> list[StoredMessage | AcxError | Deferred]:
-    """Store `requests` in one transaction; per request, the stored row or the error that rejected it.
-
-    Within a session, messages take consecutive sequence numbers in the order of `requests`.
-    Rejected requests (missing session, invalid blob) do not affect the others.
+    `write_known` leaves out of both the sessions it did not write (retry them with `write_locked`).
     """
-    results: list[StoredMessage | AcxError | Deferred] = []
-    wanted = sorted({r.session_id for r in requests})
+
+    outcomes: dict[uuid.UUID, list[Outcome]]
+    heads: dict[uuid.UUID, SessionHead]
+
+
+class _Draft(NamedTuple):
+    request: StoreRequest
+    id: uuid.UUID
+    seq: int
+    parent_id: uuid.UUID | None
+    at: datetime
+    ingested: IngestResult
+
+
+class _Plan(NamedTuple):
+    """A session's decoded requests: per request a draft to insert or its outcome already."""
+
+    before: SessionHead
+    after: SessionHead
+    steps: list[_Draft | Outcome]
+
+
+def _plan(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -> _Plan:
+    """Decode requests in order against `head` (pure: nothing is written)."""
+    steps: list[_Draft | Outcome] = []
+    current = head
+    for request in requests:
+        if not isinstance(request, StoreRequest):
+            steps.append(request)  # decided before decoding (an idempotency replay or conflict)
+        elif request.project_id != head.project_id:
+            steps.append(_session_not_found())
+        else:
+            try:
+                ingested = request.ingest(current.state)
+            except AcxError as exc:
+                steps.append(exc)
+                continue
+            draft = _Draft(request, uuid.uuid4(), current.seq, current.last_id, datetime.now(UTC), ingested)
+            steps.append(draft)
+            state = ingested.new_state_json.decode()
+            current = current._replace(seq=current.seq + 1, last_id=draft.id, state=state)
+    return _Plan(head, current, steps)
+
+
+def _session_not_found() -> NotFoundError:
+    return NotFoundError("session_not_found", "session not found")
+
+
+_WRITE = """
+WITH locked AS (
+    SELECT id FROM sessions WHERE id = ANY(%(sessions)s::uuid[]) {lock}
+), advanced AS (
+    UPDATE sessions s SET ingest_state = h.state, message_count = h.seq, last_message_id = h.last_id,
+        updated_at = clock_timestamp()
+    FROM unnest(%(sessions)s::uuid[], %(expect_seq)s::bigint[], %(expect_last)s::uuid[],
+                %(states)s::text[], %(seqs)s::bigint[], %(lasts)s::uuid[])
+        AS h(id, expect_seq, expect_last, state, seq, last_id)
+    WHERE s.id = h.id AND s.id IN (SELECT id FROM locked)
+        AND s.message_count = h.expect_seq AND s.last_message_id IS NOT DISTINCT FROM h.expect_last
+    RETURNING s.id, s.disable_task_tracking
+), inserted AS (
+    INSERT INTO messages (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta,
+                          created_at, updated_at)
+    SELECT m.id, m.session_id, m.project_id, m.seq, m.parent_id, m.role, m.format, m.raw, m.parts, m.meta,
+           m.at, m.at
+    FROM unnest(%(ids)s::uuid[], %(msg_sessions)s::uuid[], %(projects)s::uuid[], %(msg_seqs)s::bigint[],
+                %(parents)s::uuid[], %(roles)s::text[], %(formats)s::text[], %(raws)s::text[],
+                %(parts)s::text[], %(metas)s::text[], %(ats)s::timestamptz[])
+        AS m(id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta, at)
+    WHERE m.session_id IN (SELECT id FROM advanced)
+)
+SELECT id, disable_task_tracking FROM advanced
+"""
+# Fast path: never wait for a lock another transaction holds (that session is retried).
+_WRITE_KNOWN = _WRITE.format(lock="FOR UPDATE SKIP LOCKED").encode()
+# General path: the transaction already holds the locks.
+_WRITE_LOCKED = _WRITE.format(lock="").encode()
+
+
+async def _write(conn: Conn, statement: bytes, plans: dict[uuid.UUID, _Plan]) -> dict[uuid.UUID, bool]:
+    """Run the write statement for `plans`; the sessions it advanced, with their tracking flag."""
+    drafts = [step for plan in plans.values() for step in plan.steps if isinstance(step, _Draft)]
+    moving = {sid: plan for sid, plan in plans.items() if plan.after != plan.before}
+    if not drafts:
+        return {}
+    params = {
+        "sessions": list(moving),
+        "expect_seq": [plan.before.seq for plan in moving.values()],
+        "expect_last": [plan.before.last_id for plan in moving.values()],
+        "states": [plan.after.state for plan in moving.values()],
+        "seqs": [plan.after.seq for plan in moving.values()],
+        "lasts": [plan.after.last_id for plan in moving.values()],
+        "ids": [d.id for d in drafts],
+        "msg_sessions": [d.request.session_id for d in drafts],
+        "projects": [d.request.project_id for d in drafts],
+        "msg_seqs": [d.seq for d in drafts],
+        "parents": [d.parent_id for d in drafts],
+        "roles": [d.ingested.role for d in drafts],
+        "formats": [d.request.fmt for d in drafts],
+        "raws": [d.request.raw for d in drafts],
+        "parts": [d.ingested.parts_json.decode() for d in drafts],
+        "metas": [d.request.meta_json for d in drafts],
+        "ats": [d.at for d in drafts],
+    }
+    rows = await (await conn.execute(statement, params)).fetchall()
+    return {row[0]: bool(row[1]) for row in rows}  # type: ignore[misc]
+
+
+def _finish(plan: _Plan, disable_tracking: bool) -> list[Outcome]:
+    status = "disable_tracking" if disable_tracking else "pending"
+    outcomes: list[Outcome] = []
+    for step in plan.steps:
+        if isinstance(step, _Draft):
+            stored = StoredMessage(
+                step.id, step.request.session_id, step.parent_id, status, step.at, step.at, step.ingested.message
+            )
+            if step.request.idempotency is not None:
+                stored = stored._replace(recorded=step.request.idempotency.respond(stored))
+            outcomes.append(stored)
+        else:
+            outcomes.append(step)
+    return outcomes
+
+
+async def write_known(conn: Conn, groups: dict[uuid.UUID, tuple[SessionHead, list[StoreRequest]]]) -> Written:
+    """Write sessions whose heads the caller knows, in one autocommit statement.
+
+    Only for requests that write nothing but their message (not `needs_transaction`). Sessions
+    left out of the result were not written: locked elsewhere, moved on, or deleted.
+    """
+    plans = {sid: _plan(head, requests) for sid, (head, requests) in groups.items()}
+    advanced = await _write(conn, _WRITE_KNOWN, plans)
+    written = Written({}, {})
+    # A session whose every request was rejected is left out too: a rejection may depend on the
+    # ingest state, which only the statement's head check confirms.
+    for sid, plan in plans.items():
+        if sid in advanced:
+            written.outcomes[sid] = _finish(plan, advanced[sid])
+            written.heads[sid] = plan.after._replace(disable_tracking=advanced[sid])
+    return written
+
+
+async def write_locked(conn: Conn, groups: dict[uuid.UUID, list[StoreRequest]]) -> Written:
+    """Write any requests in one transaction that waits for the sessions' row locks."""
     async with conn.transaction():
         rows = await (
             await conn.execute(
-                "SELECT id, project_id, ingest_state, message_count, last_message_id, disable_task_tracking"
-                " FROM sessions WHERE id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED",
-                (wanted,),
+                "SELECT id, project_id, message_count, last_message_id, ingest_state, disable_task_tracking"
+                " FROM sessions WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                (sorted(groups),),
             )
         ).fetchall()
-        sessions = {row[0]: _SessionCursor(row) for row in rows}
-        locked = await _locked_elsewhere(conn, [sid for sid in wanted if sid not in sessions])
-        inserts: list[tuple[object, ...]] = []
-        references: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, Upload]] = []
-        for request in requests:
-            cursor = sessions.get(request.session_id)
-            if request.session_id in locked:
-                results.append(DEFERRED)
+        heads = {row[0]: SessionHead(*row[1:]) for row in rows}  # type: ignore[arg-type]
+        plans: dict[uuid.UUID, _Plan] = {}
+        written = Written({}, {})
+        claimed: set[tuple[uuid.UUID, str]] = set()
+        for sid, requests in groups.items():
+            head = heads.get(sid)
+            if head is None:
+                written.outcomes[sid] = [_session_not_found() for _ in requests]
                 continue
-            if cursor is None or cursor.project_id != request.project_id:
-                results.append(NotFoundError("session_not_found", "session not found"))
-                continue
-            try:
-                ingested = request.ingest(str(cursor.state))
-            except AcxError as exc:
-                results.append(exc)
-                continue
-            message_id, now = uuid.uuid4(), datetime.now(UTC)
-            inserts.append(
-                (
-                    message_id,
-                    request.session_id,
-                    request.project_id,
-                    cursor.seq,
-                    cursor.last_id,
-                    ingested.role,
-                    request.fmt,
-                    request.raw,
-                    ingested.parts_json.decode(),
-                    request.meta_json,
-                    now,
-                    now,
-                )
-            )
-            references.extend(
-                (request.project_id, request.session_id, message_id, upload) for upload in request.uploads
-            )
-            status = "disable_tracking" if cursor.disable_tracking else "pending"
-            results.append(StoredMessage(message_id, request.session_id, cursor.last_id, status, now, now))  # type: ignore[arg-type]
-            cursor.state, cursor.last_id, cursor.changed = ingested.new_state_json.decode(), message_id, True
-            cursor.seq = int(str(cursor.seq)) + 1
-        if inserts:
-            async with conn.cursor() as cur:
-                await cur.executemany(_INSERT, inserts)
-                await cur.executemany(
-                    _ADVANCE,
-                    [(c.state, c.seq, c.last_id, sid) for sid, c in sessions.items() if c.changed],
-                )
-            await add_references(conn, references)
-    return results
+            plans[sid] = _plan(head, [await _claim(conn, request, claimed) for request in requests])
+        advanced = await _write(conn, _WRITE_LOCKED, plans)
+        unwritten = [sid for sid, plan in plans.items() if plan.after != plan.before and sid not in advanced]
+        if unwritten:  # impossible under the row locks; never acknowledge what was not inserted
+            raise RuntimeError(f"sessions not advanced under their row lock: {unwritten}")
+        for sid, plan in plans.items():
+            tracking_off = advanced.get(sid, plan.before.disable_tracking)
+            written.outcomes[sid] = _finish(plan, tracking_off)
+            written.heads[sid] = plan.after._replace(disable_tracking=tracking_off)
+        await _record(conn, [(plan, written.outcomes[sid]) for sid, plan in plans.items()])
+    return written
 
 
-async def _locked_elsewhere(conn: Conn, session_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of the sessions SKIP LOCKED passed over exist (so are locked, not missing)."""
-    if not session_ids:
-        return set()
-    rows = await (await conn.execute("SELECT id FROM sessions WHERE id = ANY(%s)", (session_ids,))).fetchall()
-    return {row[0] for row in rows}  # type: ignore[misc]
+async def _claim(conn: Conn, request: StoreRequest, claimed: set[tuple[uuid.UUID, str]]) -> StoreRequest | Outcome:
+    """The request itself when it should be written, else its outcome (replay or key error)."""
+    write = request.idempotency
+    if write is None:
+        return request
+    if (request.project_id, write.key) in claimed:  # the same key twice in one batch: the first is running
+        return ConflictError("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed")
+    try:
+        earlier = await claim(conn, request.project_id, write.key, write.fingerprint)
+    except AcxError as exc:
+        return exc
+    claimed.add((request.project_id, write.key))
+    return request if earlier is None else Replayed(earlier)
+
+
+async def _record(conn: Conn, finished: list[tuple[_Plan, list[Outcome]]]) -> None:
+    """Asset references and idempotency records of the stored messages (same transaction)."""
+    references: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, Upload]] = []
+    for plan, outcomes in finished:
+        for step, outcome in zip(plan.steps, outcomes, strict=True):
+            if not isinstance(step, _Draft) or not isinstance(outcome, StoredMessage):
+                continue
+            request = step.request
+            references.extend((request.project_id, outcome.session_id, outcome.id, u) for u in request.uploads)
+            write = request.idempotency
+            if write is not None and outcome.recorded is not None:
+                await record(
+                    conn, request.project_id, write.key, write.fingerprint, StoredResponse(201, outcome.recorded)
+                )
+    await add_references(conn, references)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,14 +17,11 @@ from acx.config import Settings
 from acx.db import events as event_store
 from acx.db import messages as store
 from acx.db.assets import assets_of_messages
-from acx.db.idempotency import StoredResponse
-from acx.db.message_writes import Deferred, IngestResult, StoredMessage, StoreRequest, store_batch
-from acx.db.pool import Conn
-from acx.errors import AcxError, InvalidRequestError, TooLargeError, UnavailableError
-from acx.model import Message
+from acx.db.message_writes import IdempotentWrite, Replayed, StoredMessage, StoreRequest
+from acx.errors import InvalidRequestError, TooLargeError
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import envelope_bytes, json_response, ok
-from acx_gateway.idempotency import idempotency_key, run_idempotent
+from acx_gateway.idempotency import idempotency_key, replay_response, request_fingerprint
 from acx_gateway.pages import PageQuery, PublicUrl, build_page, edit_page, provide_page_query, read_session_page
 from acx_gateway.params import parse_bool, parse_choice, parse_uuid
 from acx_gateway.routes._common import decode_body, decode_json, gateway_state
@@ -84,7 +80,8 @@ def _public_urls(settings: Settings, project_id: uuid.UUID, hashes: list[str]) -
     return urls
 
 
-def _stored_out(stored: StoredMessage, message: Message, meta_json: str) -> StoredMessageOut:
+def _stored_out(stored: StoredMessage, meta_json: str) -> StoredMessageOut:
+    message = stored.message
     return StoredMessageOut(
         id=stored.id,
         session_id=stored.session_id,
@@ -96,6 +93,11 @@ def _stored_out(stored: StoredMessage, message: Message, meta_json: str) -> Stor
         created_at=stored.created_at,
         updated_at=stored.updated_at,
     )
+
+
+def _stored_body(meta_json: str, stored: StoredMessage) -> bytes:
+    """The 201 envelope of a store, as recorded for its Idempotency-Key."""
+    return envelope_bytes(_stored_out(stored, meta_json))
 
 
 class MetaBody(msgspec.Struct):
@@ -128,42 +130,32 @@ class MessageController(Controller):
         raw = bytes(body.blob).decode()
         uploads = uploads_for(fmt, blob, files)
         by_field = {upload.field: upload for upload in uploads}
-        decoded: list[Message] = []
-
-        def ingest(state_json: str) -> IngestResult:
-            prepare = (lambda message: attach_uploads(message, by_field)) if uploads else None
-            message, result = rendering.ingest(fmt, blob, state_json, prepare)
-            decoded.append(message)
-            return result
-
-        request_id = request.scope.get("state", {}).get("request_id")
-        store_request = StoreRequest(project_id_of(request), sid, fmt, raw, meta_json, ingest, uploads, request_id)
+        prepare = (lambda message: attach_uploads(message, by_field)) if uploads else None
         key = idempotency_key(request)
-        if key is None:
-            # The batcher queues the render job of its whole batch once committed.
-            stored = await state.batcher.store(store_request)
-            metrics.MESSAGES_STORED.labels(fmt).inc()
-            return ok(_stored_out(stored, decoded[-1], meta_json), status=201)
-        committed: list[StoredMessage] = []
-
-        async def perform(conn: Conn) -> StoredResponse:
-            deadline = time.monotonic() + state.settings.db_pool_timeout
-            [result] = await store_batch(conn, [store_request])
-            while isinstance(result, Deferred):  # the session is locked by a concurrent store
-                if time.monotonic() > deadline:
-                    raise UnavailableError("store_busy", "the session is busy, retry shortly")
-                await asyncio.sleep(0.02)
-                [result] = await store_batch(conn, [store_request])
-            if isinstance(result, AcxError):
-                raise result
-            committed.append(result)
-            return StoredResponse(201, envelope_bytes(_stored_out(result, decoded[-1], meta_json)))
-
-        response, replayed = await run_idempotent(state.pool, request, key, perform)
-        if not replayed:
-            metrics.MESSAGES_STORED.labels(fmt).inc()
-            await state.renders.enqueue([committed[0].id], [request_id] if request_id else [])
-        return response
+        idempotent = (
+            None
+            if key is None
+            else IdempotentWrite(key, await request_fingerprint(request), functools.partial(_stored_body, meta_json))
+        )
+        store_request = StoreRequest(
+            project_id_of(request),
+            sid,
+            fmt,
+            raw,
+            meta_json,
+            functools.partial(rendering.ingest, fmt, blob, prepare=prepare),
+            uploads,
+            request.scope.get("state", {}).get("request_id"),
+            idempotent,
+        )
+        # The batcher queues the render job once committed.
+        stored = await state.batcher.store(store_request)
+        if isinstance(stored, Replayed):
+            return replay_response(stored.response)
+        metrics.MESSAGES_STORED.labels(fmt).inc()
+        if stored.recorded is not None:
+            return json_response(stored.recorded, 201)
+        return ok(_stored_out(stored, meta_json), status=201)
 
     @get("/", dependencies={"paging": Provide(provide_page_query)})
     async def list(
