@@ -33,11 +33,11 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `Authorization: Bearer sk-ac-…` to a project id stored as `scope["auth"]`."""
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
+        header = _authorization(connection.scope)
         if not header.startswith("Bearer "):
             raise _unauthorized()
         token = header[len("Bearer ") :]
-        state: GatewayState = connection.app.state.gateway
+        state: GatewayState = connection.scope["app"].state.gateway
         project_id = await _lookup(state, token)
         if project_id is None:
             raise _unauthorized()
@@ -46,6 +46,15 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             if wait:
                 raise ApiError(429, "rate limit exceeded, retry later", headers={"Retry-After": str(wait)})
         return AuthenticationResult(user=None, auth=project_id)
+
+
+def _authorization(scope: Any) -> str:
+    # Straight from the raw ASGI headers: `connection.headers` builds a multi-dict of every header
+    # first, a measurable part of a small request's cost.
+    for name, value in scope["headers"]:
+        if name.lower() == b"authorization":
+            return str(value.decode("latin-1"))
+    return ""
 
 
 async def _lookup(state: GatewayState, token: str) -> uuid.UUID | None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -41,23 +41,41 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await app(scope, receive, send_wrapper)
-            finally:
-                route = scope.get("path_template", "unmatched")
-                method = scope.get("method", "GET")
-                metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
-                metrics.HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
+        # bind/reset rather than the `bound_contextvars` context manager: same effect, a third of the cost.
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+            counter, histogram = _series(scope.get("path_template", "unmatched"), scope.get("method", "GET"), status)
+            counter.inc()
+            histogram.observe(time.perf_counter() - started)
 
     return middleware
+
+
+# Labelled children, looked up once per (route, method, status): `labels()` validates and locks
+# on every call, which was a measurable part of a small request's cost. Keys are bounded by the
+# route table (templates, never raw paths) times methods and statuses.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_MAX_CACHED = 4096
+
+
+def _series(route: str, method: str, status: int) -> tuple[Any, Any]:
+    key = (route, method, status)
+    found = _children.get(key)
+    if found is None:
+        found = (metrics.HTTP_REQUESTS.labels(route, method, str(status)), metrics.HTTP_DURATION.labels(route, method))
+        if len(_children) < _MAX_CACHED:  # odd methods from clients must not grow it without bound
+            _children[key] = found
+    return found
 
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
             return str(value.decode())
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # what uuid4().hex carries (random bits), without building a UUID
 
 
 @get("/metrics", media_type=metrics.CONTENT_TYPE, include_in_schema=False)
