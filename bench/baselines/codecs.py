@@ -123,8 +123,8 @@ def tiktoken_rates(duration: float) -> dict[str, float]:
     encoding = tokens.get_encoding()
     messages, state = [], "{}"
     for blob in openai_conversation(4):
-        message, ingested = rendering.ingest("openai", blob, state)
-        messages.append(message)
+        ingested = rendering.ingest("openai", blob, state)
+        messages.append(ingested.message)
         state = ingested.new_state_json.decode()
     texts = [tokens.message_text(m) for m in messages]
     per_round = sum(len(encoding.encode_ordinary(t)) for t in texts)
