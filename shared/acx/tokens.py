@@ -11,15 +11,13 @@ import base64
 import functools
 import gzip
 import hashlib
-import json
 import re
 from importlib import resources
 from typing import Any
 
-import msgspec
 import tiktoken
 
-from acx.codecs._wire import msgspec_exact
+from acx.jsontext import sorted_json
 from acx.model import Message, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 
 __all__ = ["O200K_SHA256", "count_tokens", "get_encoding", "go_json", "warm_up"]
@@ -65,24 +63,9 @@ def warm_up() -> None:
     get_encoding().encode_ordinary("warm up")
 
 
-_sorted_encoder = msgspec.json.Encoder(order="sorted")
-_py_sorted_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _sorted_json(value: Any) -> str:
-    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, via
-    msgspec when it spells the value identically (see ``compact_json``)."""
-    if msgspec_exact(value):
-        try:
-            return _sorted_encoder.encode(value).decode()
-        except (UnicodeEncodeError, msgspec.MsgspecError, TypeError, ValueError):  # lone surrogates
-            pass
-    return _py_sorted_encoder.encode(value)
-
-
 def go_json(value: Any) -> str:
     """Serialise like Go's ``encoding/json``: sorted keys, compact, ``<>&`` (and U+2028/9) escaped."""
-    text = _sorted_json(value)
+    text = sorted_json(value)
     if not _GO_ESCAPED.search(text):
         return text
     return (

@@ -11,6 +11,7 @@ from acx import tokens
 from acx.codecs import _wire as w
 from acx.codecs.anthropic.encode import sanitize_id
 from acx.errors import DecodeError
+from acx.jsontext import compact_json, sorted_json
 
 VALUES: list[Any] = [
     {"location": "Paris", "days": 2, "ok": True, "none": None},
@@ -27,7 +28,12 @@ VALUES: list[Any] = [
 
 @pytest.mark.parametrize("value", VALUES)
 def test_compact_json_matches_json_dumps(value: Any) -> None:
-    assert w.compact_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    assert compact_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value", [v for v in VALUES if not (isinstance(v, dict) and 1 in v)])
+def test_sorted_json_matches_json_dumps(value: Any) -> None:
+    assert sorted_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @pytest.mark.parametrize("value", VALUES)

@@ -15,13 +15,12 @@ from typing import Any
 import msgspec
 
 from acx.errors import DecodeError
+from acx.jsontext import compact_json
 
 JsonObj = dict[str, Any]
 
 _json_decode = msgspec.json.decode
-_json_encode = msgspec.json.encode
 _MsgspecError = msgspec.MsgspecError
-_py_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def join(path: str, key: str | int) -> str:
@@ -156,48 +155,3 @@ def arguments_text(arguments: dict[str, Any]) -> str:
         if type(raw) is str:
             return raw
     return compact_json(arguments)
-
-
-def msgspec_exact(value: Any) -> bool:  # noqa: PLR0911 - one return per JSON type
-    """True if ``msgspec.json.encode(value)`` spells ``value`` exactly as ``json.dumps`` does.
-
-    They differ only on floats that ``repr`` writes with an exponent (``1e+16``, ``1e-05``)
-    or that are not finite, and on types other than the JSON ones (left to ``json``).
-    """
-    t = type(value)
-    if t is str or t is int or t is bool or value is None:
-        return True
-    if t is dict:
-        for k, v in value.items():
-            if type(k) is not str:
-                return False
-            tv = type(v)
-            if tv is str or tv is int or tv is bool or v is None:
-                continue
-            if not msgspec_exact(v):
-                return False
-        return True
-    if t is list:
-        for v in value:
-            tv = type(v)
-            if tv is str or tv is int or tv is bool or v is None:
-                continue
-            if not msgspec_exact(v):
-                return False
-        return True
-    if t is float:
-        return bool(value == 0.0 or 1e-4 <= abs(value) < 1e16)
-    return False
-
-
-def compact_json(value: Any) -> str:
-    """Compact JSON in source key order, non-ASCII kept (OpenAI arguments, tool results).
-
-    Byte-identical to ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``.
-    """
-    if msgspec_exact(value):
-        try:
-            return _json_encode(value).decode()
-        except (UnicodeEncodeError, _MsgspecError, TypeError, ValueError):  # lone surrogates, odd types
-            pass
-    return _py_encoder.encode(value)

@@ -11,6 +11,7 @@ from acx.codecs import _wire as w
 from acx.codecs._media import by_reference, check_base64, media_kind, mime_from_uri
 from acx.codecs.pairing import Ledger
 from acx.errors import DecodeError
+from acx.jsontext import compact_json
 from acx.model import (
     AnyMedia,
     ImagePart,
@@ -208,9 +209,9 @@ def _response(resp: dict[str, Any], path: str, ledger: Ledger) -> ToolResultPart
     if len(response) == 1 and ("output" in response or "error" in response):
         is_error = "error" in response
         value = response["error" if is_error else "output"]
-        content.append(TextPart(text=value if isinstance(value, str) else w.compact_json(value)))
+        content.append(TextPart(text=value if isinstance(value, str) else compact_json(value)))
     else:
-        content.append(TextPart(text=w.compact_json(response)))
+        content.append(TextPart(text=compact_json(response)))
         kept = response
     media_parts = w.opt_list(resp, "parts", path) or []
     for i, raw in enumerate(media_parts):
