@@ -40,6 +40,13 @@ class RateResult:
     rate: float
     p50_ms: float
     p99_ms: float
+    #: CPU seconds this (client) process used: ops per CPU-second compare fairly on a busy machine.
+    cpu_s: float = 0.0
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Operations per CPU-second of the client process."""
+        return self.ops / self.cpu_s if self.cpu_s else 0.0
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for the results file."""
@@ -54,11 +61,11 @@ class _Page(msgspec.Struct):
     this_time_tokens: int
 
 
-def _summarise(latencies: list[float], elapsed: float) -> RateResult:
+def _summarise(latencies: list[float], elapsed: float, cpu_s: float) -> RateResult:
     latencies.sort()
     n = len(latencies)
     pick = lambda q: latencies[min(n - 1, int(q * n))] * 1000 if n else 0.0  # noqa: E731
-    return RateResult(ops=n, rate=n / elapsed if elapsed else 0.0, p50_ms=pick(0.50), p99_ms=pick(0.99))
+    return RateResult(ops=n, rate=n / elapsed if elapsed else 0.0, p50_ms=pick(0.50), p99_ms=pick(0.99), cpu_s=cpu_s)
 
 
 async def _run_clients(url: str, clients: int, duration: float, op: Any) -> RateResult:
@@ -73,13 +80,13 @@ async def _run_clients(url: str, clients: int, duration: float, op: Any) -> Rate
             latencies.append(time.perf_counter() - start)
 
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.gather(*(loop(c) for c in conns))
-        elapsed = time.perf_counter() - started
+        elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         for conn in conns:
             await conn.close()
-    return _summarise(latencies, elapsed)
+    return _summarise(latencies, elapsed, cpu_s)
 
 
 async def raw_inserts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from typing import Any
@@ -75,7 +76,21 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
             return str(value.decode())
-    return os.urandom(16).hex()  # what uuid4().hex carries (random bits), without building a UUID
+    # A random per-process prefix and a counter: unique across processes and replicas like a
+    # uuid4, without a getrandom() call and a UUID object per request (ids need no secrecy).
+    return f"{_ID_PREFIX}{next(_id_counter):012x}"
+
+
+_ID_PREFIX = os.urandom(10).hex()
+_id_counter = itertools.count()
+
+
+def _new_id_prefix() -> None:
+    global _ID_PREFIX  # noqa: PLW0603 - per process, renewed in a forked worker
+    _ID_PREFIX = os.urandom(10).hex()
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 @get("/metrics", media_type=metrics.CONTENT_TYPE, include_in_schema=False)

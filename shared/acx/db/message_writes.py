@@ -158,14 +158,16 @@ def _session_not_found() -> NotFoundError:
     return NotFoundError("session_not_found", "session not found")
 
 
+# Arrays without NULLs travel in binary (`%(…)b`): psycopg escapes text-format array literals with
+# a regex per element, a tenth of a store's CPU for the raw blobs and parts.
 _WRITE = """
 WITH locked AS (
-    SELECT id FROM sessions WHERE id = ANY(%(sessions)s::uuid[]) {lock}
+    SELECT id FROM sessions WHERE id = ANY(%(sessions)b::uuid[]) {lock}
 ), advanced AS (
     UPDATE sessions s SET ingest_state = h.state, message_count = h.seq, last_message_id = h.last_id,
         updated_at = clock_timestamp()
-    FROM unnest(%(sessions)s::uuid[], %(expect_seq)s::bigint[], %(expect_last)s::uuid[],
-                %(states)s::text[], %(seqs)s::bigint[], %(lasts)s::uuid[])
+    FROM unnest(%(sessions)b::uuid[], %(expect_seq)b::bigint[], %(expect_last)s::uuid[],
+                %(states)b::text[], %(seqs)b::bigint[], %(lasts)s::uuid[])
         AS h(id, expect_seq, expect_last, state, seq, last_id)
     WHERE s.id = h.id AND s.id IN (SELECT id FROM locked)
         AND s.message_count = h.expect_seq AND s.last_message_id IS NOT DISTINCT FROM h.expect_last
@@ -175,9 +177,9 @@ WITH locked AS (
                           created_at, updated_at)
     SELECT m.id, m.session_id, m.project_id, m.seq, m.parent_id, m.role, m.format, m.raw, m.parts, m.meta,
            m.at, m.at
-    FROM unnest(%(ids)s::uuid[], %(msg_sessions)s::uuid[], %(projects)s::uuid[], %(msg_seqs)s::bigint[],
-                %(parents)s::uuid[], %(roles)s::text[], %(formats)s::text[], %(raws)s::text[],
-                %(parts)s::text[], %(metas)s::text[], %(ats)s::timestamptz[])
+    FROM unnest(%(ids)b::uuid[], %(msg_sessions)b::uuid[], %(projects)b::uuid[], %(msg_seqs)b::bigint[],
+                %(parents)s::uuid[], %(roles)b::text[], %(formats)b::text[], %(raws)b::text[],
+                %(parts)b::text[], %(metas)b::text[], %(ats)b::timestamptz[])
         AS m(id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta, at)
     WHERE m.session_id IN (SELECT id FROM advanced)
 )

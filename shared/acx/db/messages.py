@@ -144,7 +144,8 @@ async def read_page(
     rows = await (await conn.execute(query, params)).fetchall()
     if not rows:
         raise _not_found()
-    messages = [MessageRow(*row) for row in rows if row[0] is not None]  # type: ignore[arg-type]
+    # `_make` builds the tuple in C; `MessageRow(*row)` goes through a generated Python `__new__`.
+    messages = [MessageRow._make(row) for row in rows if row[0] is not None]
     has_more = bool(limit) and len(messages) > limit
     if has_more:
         messages = messages[:limit]
