@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acx.codecs import IngestState, convert, decode_blob, render_items
+from acx.codecs import IngestState, convert, decode_blob, render_items, render_request
 from acx.errors import DecodeError
 from acx.model import ImagePart, Message
 
@@ -124,6 +124,24 @@ def test_empty_anthropic_assistant_and_gemini_model_turns(sdk: Any, content: Any
     with pytest.raises(DecodeError) as info:
         decoded("anthropic", {"role": "user", "content": content})
     assert info.value.code == "empty_content"
+
+
+def test_gemini_model_content_without_parts(sdk: Any) -> None:
+    """Gemini answers ``{"role": "model"}`` (no parts) when cut off: stored, verbatim for Gemini."""
+    user = {"role": "user", "parts": [{"text": "q"}]}
+    out = converted("gemini", {"contents": [user, {"role": "model"}, {"role": "user", "parts": [{"text": "q2"}]}]}, sdk)
+    assert out["openai"] == [{"role": "user", "content": "q"}, {"role": "user", "content": "q2"}]
+
+
+def test_empty_stored_turn_merges_without_an_empty_block() -> None:
+    """Mixed formats: an empty Anthropic turn next to a rendered one adds no empty text block."""
+    first = decode_blob("openai", {"role": "assistant", "content": "a1"}, IngestState())
+    second = decode_blob("anthropic", {"role": "assistant", "content": ""}, first[1])
+    rendering = render_request(
+        "anthropic", [("m0", first[0], b""), ("m1", second[0], b'{"role":"assistant","content":""}')]
+    )
+    assert rendering.payload == {"messages": [{"role": "assistant", "content": [{"type": "text", "text": "a1"}]}]}
+    assert rendering.ids == [["m0", "m1"]]
 
 
 @pytest.mark.parametrize("role", ["system", "developer"])

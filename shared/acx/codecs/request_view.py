@@ -136,7 +136,10 @@ def _openai(messages: Conversation) -> RequestRendering:
 
 
 def _blocks(content: Any) -> list[Any]:
-    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    """Content as a block list (for merging); an empty string has no block."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return list(content)
 
 
 def _anthropic(messages: Conversation) -> RequestRendering:
@@ -194,7 +197,7 @@ class _Content:
     def __init__(self, role: str, item: Item, mid: str) -> None:
         self.role = role
         self.payload = item.payload
-        self.parts: list[Any] = list(item.payload["parts"])
+        self.parts: list[Any] = list(item.payload.get("parts", ()))  # a stored model content may have none
         self.answers = list(item.answers) or [None] * len(self.parts)
         self.ids = [mid]
         self.merged = False
@@ -226,8 +229,9 @@ def _gemini(messages: Conversation) -> RequestRendering:
             role = "model" if item.payload.get("role") == "model" else "user"
             if contents and contents[-1].role == role and not (contents[-1].verbatim and item.verbatim):
                 last = contents[-1]
-                last.parts.extend(item.payload["parts"])
-                last.answers.extend(item.answers or [None] * len(item.payload["parts"]))
+                parts = item.payload.get("parts", ())
+                last.parts.extend(parts)
+                last.answers.extend(item.answers or [None] * len(parts))
                 last.ids.append(mid)
                 last.merged = True
                 last.verbatim = False
