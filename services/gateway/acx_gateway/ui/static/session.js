@@ -122,7 +122,9 @@ export class SessionView {
       ...(older ? [older] : []),
       ...order.map((id, index) => {
         const entry = entries.get(id);
-        const shown = this.preview && this.format !== "acontext" ? { ...entry, formatItems: this.preview.formatItems.get(id) || [] } : entry;
+        let shown = entry;
+        if (this.preview && this.format !== "acontext") shown = { ...entry, formatItems: this.preview.formatItems.get(id) || [] };
+        else if (entry.format !== this.format) shown = { ...entry, formatItems: null }; // still being read
         return messageCard(shown, { format: this.format, publicUrls, preview: this.preview, index: hidden + index });
       }),
     );
@@ -233,6 +235,8 @@ export class SessionView {
         if (count !== this.count) {
           this.count = count;
           await this.timeline.pullNew(this.format);
+          // The format may have been switched while the pull was under way.
+          if (this.timeline.needsFormat(this.format)) await this.timeline.loadFormat(this.format);
           this.totalTokens = (await this.api.tokenCounts(this.id)).total_tokens;
           this.renderSummary();
           this.renderList();
