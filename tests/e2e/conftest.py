@@ -69,9 +69,13 @@ def gateway(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPath
     gateway_process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session (each test gets its own context)."""
+    """One headless Chromium per test module (each test gets its own context).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and pytest-asyncio tests of later modules could not start theirs.
+    """
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is missing (make test installs Debian's chromium package)")
     with sync_playwright() as playwright:
