@@ -31,6 +31,7 @@ class Services:
             "PORT": str(port),
             "WEB_WORKERS": str(self.web_workers),
             "WORKER_METRICS_PORT": "0",
+            "SECRET_PEPPER": "bench-pepper-not-a-secret",  # the gateway refuses the documented default
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "json",
             "PYTHONPATH": str(REPO),

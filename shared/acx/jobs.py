@@ -18,6 +18,7 @@ __all__ = [
     "deserialize_job",
     "render_job_id",
     "serialize_job",
+    "worker_ready_key",
 ]
 
 QUEUE_NAME = "acx:queue"
@@ -33,6 +34,12 @@ def render_job_id(message_ids: list[str]) -> str:
     """Job id of a render job: its first message id, so re-enqueueing the same batch is a no-op
     while the job is queued (arq ignores an enqueue whose id exists)."""
     return f"render:{message_ids[0]}"
+
+
+def worker_ready_key(host: str, pid: int) -> str:
+    """Key a converter process sets once it is connected to Redis and PostgreSQL (deleted when it
+    stops): what `make run` waits for before it says ready."""
+    return f"acx:converter:ready:{host}:{pid}"
 
 
 def serialize_job(data: dict[str, Any]) -> bytes:

@@ -75,6 +75,10 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+#: The gateway refuses the documented default pepper; tests use this one (not a secret either).
+TEST_PEPPER = "test-pepper-for-the-suite-only"
+
+
 def service_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
     """Environment for gateway/converter children."""
     env = dict(os.environ)
@@ -86,5 +90,6 @@ def service_env(database_url: str, redis_url: str, port: int) -> dict[str, str]:
         LOG_FORMAT="json",
         LOG_LEVEL="WARNING",
         WORKER_METRICS_PORT=str(free_port()),
+        SECRET_PEPPER=TEST_PEPPER,
     )
     return env

@@ -17,10 +17,10 @@ import psycopg
 import pytest
 
 from acx.apikeys import auth_secret, new_token, token_hmac
-from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
+from tests.integration._processes import TEST_PEPPER, ServiceProcess, free_port, service_env, wait_http_ok
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
-PEPPER = "your-secret-pepper"
+PEPPER = TEST_PEPPER
 
 
 @dataclass

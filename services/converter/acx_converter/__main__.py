@@ -37,7 +37,13 @@ def main() -> None:
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
     if settings.worker_metrics_port:
         # Once per process: the worker below may be restarted after an outage, the port stays bound.
-        start_http_server(settings.worker_metrics_port)
+        try:
+            start_http_server(settings.worker_metrics_port, addr=settings.host)
+        except OSError as exc:
+            sys.exit(
+                f"acx-converter: cannot serve metrics on {settings.host}:{settings.worker_metrics_port}"
+                f" ({exc.strerror}); set WORKER_METRICS_PORT to a free port (0 disables metrics)"
+            )
     while True:
         try:
             run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
 from typing import Any, ClassVar
 
 from arq import cron
@@ -20,6 +23,9 @@ from acx_converter.tasks import purge_idempotency_keys, render_messages, sweep_u
 
 __all__ = ["worker_options"]
 
+# The ready key outlives a killed worker by at most this long.
+_READY_TTL = 24 * 3600
+
 
 async def _startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
@@ -33,9 +39,13 @@ async def _startup(ctx: dict[str, Any]) -> None:
     )
     tokens.warm_up()
     ctx["gauges"] = asyncio.create_task(update_gauges_forever(ctx))
+    # Redis is connected (arq did it before this hook) and so is PostgreSQL (the pool is open).
+    await ctx["redis"].set(jobs.worker_ready_key(socket.gethostname(), os.getpid()), "1", ex=_READY_TTL)
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    with contextlib.suppress(redis_errors.RedisError, OSError):
+        await ctx["redis"].delete(jobs.worker_ready_key(socket.gethostname(), os.getpid()))
     gauges = ctx.get("gauges")
     if gauges is not None:
         gauges.cancel()

@@ -8,9 +8,12 @@ import sys
 from granian.constants import Interfaces
 from granian.server import Server
 
-from acx.config import ConfigError, load_settings
+from acx.config import ConfigError, Settings, load_settings
 
 __all__ = ["main"]
+
+# Published in the README and the deploy manifests: never a real secret.
+_DOCUMENTED_PEPPERS = frozenset({Settings().secret_pepper, "REPLACE-ME-with-32-random-bytes"})
 
 
 def main() -> None:
@@ -19,6 +22,12 @@ def main() -> None:
         settings = load_settings()
     except ConfigError as exc:
         sys.exit(f"acx-gateway: {exc}")
+    if settings.secret_pepper in _DOCUMENTED_PEPPERS:
+        sys.exit(
+            "acx-gateway: SECRET_PEPPER is unset or the documented placeholder, so anyone could forge"
+            " API-key lookups and file links; set it to a random secret (e.g. `openssl rand -hex 32`)."
+            " `make run` makes one under DATA_DIR."
+        )
     Server(
         "acx_gateway.app:create_app_from_env",
         factory=True,
