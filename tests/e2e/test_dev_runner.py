@@ -12,12 +12,14 @@ import errno
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ import psycopg
 import pytest
 
 from tests.integration._processes import free_port
+from tests.integration.conftest import repo_root
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
 READY_TIMEOUT = 240.0  # two first starts (initdb) on a busy 2-core machine
@@ -88,6 +91,20 @@ def _env(port: int, data_dir: Path) -> dict[str, str]:
     }
     env.update(PORT=str(port), DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     return env
+
+
+@pytest.fixture
+def data_root() -> Iterator[Path]:
+    """A folder for the runners' DATA_DIRs, inside the repository's `.data/test`.
+
+    Not pytest's tmp_path: embedded PostgreSQL runs as another user when we are root and must
+    traverse the path, and every pytest session starting on the machine resets the mode of
+    /tmp/pytest-of-<user> to 0700 under a running initdb.
+    """
+    path = repo_root() / ".data" / "test" / f"runner-{uuid.uuid4().hex[:8]}"
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -167,10 +184,10 @@ def _store_and_await_rendering(runner: Runner) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_two_runners_side_by_side_with_the_metrics_port_taken(start_runner: list[Runner], tmp_path: Path) -> None:
+def test_two_runners_side_by_side_with_the_metrics_port_taken(start_runner: list[Runner], data_root: Path) -> None:
     with _port_held(9191):
-        first = _start(start_runner, free_port(), tmp_path / "first")
-        second = _start(start_runner, free_port(), tmp_path / "second")
+        first = _start(start_runner, free_port(), data_root / "first")
+        second = _start(start_runner, free_port(), data_root / "second")
         for runner in (first, second):
             runner.wait_for("press Ctrl-C to stop", READY_TIMEOUT)
         for runner in (first, second):
