@@ -13,7 +13,7 @@ UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
 # Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrate bench conformance clean clean-data
+.PHONY: help install run test lint migrate bench conformance image image-test prometheus-tools clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ install: ## Install uv if missing, then the locked dependencies into .venv
 run: install ## Start PostgreSQL + Redis (embedded unless DATABASE_URL/REDIS_URL are set), gateway and converter
 	$(UV) run acx-dev
 
-test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/REDIS_URL are set)
+test: install prometheus-tools ## Run the whole test suite (embedded servers unless DATABASE_URL/REDIS_URL are set)
 	@# The inspector's browser tests drive Debian's chromium (Playwright never downloads a browser).
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "make test: could not install chromium (not root?): tests/e2e will skip (fail under CI)" >&2
@@ -58,6 +58,28 @@ CONFORMANCE_DIR ?= ../shared/conformance
 
 conformance: install ## Run $(CONFORMANCE_DIR)/check.py against the service (BASE_URL=... to use a running one)
 	$(UV) run python -m tests.conformance $(CONFORMANCE_DIR)
+
+# The container image. IMAGE_BASE=public: the Dockerfile's registry base images; local: a Debian bookworm
+# made here with debootstrap (cached in .data/image-base) and uv from PyPI, for machines without a registry.
+IMAGE ?= acx:dev
+IMAGE_BASE ?= public
+IMAGE_TEST_TAG ?= localhost/acx:image-test
+
+image: ## Build the container image, podman or docker (IMAGE=name:tag, IMAGE_BASE=local: no registry)
+	deploy/build-image.sh -t $(IMAGE) $(if $(filter local,$(IMAGE_BASE)),--local-base,)
+
+image-test: install ## Build the image from a local Debian base and run it against real PostgreSQL + Redis
+	@command -v podman >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1 || { \
+		echo "image-test: installing Debian's podman and debootstrap"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman debootstrap; }
+	CONTAINER_ENGINE=podman deploy/build-image.sh -t $(IMAGE_TEST_TAG) --local-base
+	ACX_IMAGE=$(IMAGE_TEST_TAG) $(UV) run pytest tests/e2e/image --durations=5 $(PYTEST_ARGS)
+
+# promtool checks and unit-tests the alert rules, and the Prometheus integration test runs the server.
+prometheus-tools:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+		echo "installing Debian's prometheus package (prometheus, promtool)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
 clean: ## Remove .venv and tool caches (keeps .data; see clean-data)
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis dist

@@ -1,0 +1,165 @@
+"""Workloads: hardening of every container, probes, shutdown, selectors, autoscalers, configuration."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Final
+
+import pytest
+from tests.kustomize import (
+    CONVERTER,
+    GATEWAY,
+    OVERLAY_MANIFESTS,
+    Manifest,
+    container,
+    containers,
+    find,
+    manifest_id,
+    pod_spec,
+    port_number,
+)
+
+from acx.config import _FIELDS as CONFIG_ENV_NAMES
+from acx.config import load_settings
+
+# Environment variables the services read besides acx.config's (granian workers, prometheus-client).
+EXTRA_ENV_NAMES: Final = {"WEB_WORKERS", "PROMETHEUS_MULTIPROC_DIR"}
+SECRET_ENV_NAMES: Final = {"DATABASE_URL", "REDIS_URL", "ROOT_API_BEARER_TOKEN", "SECRET_PEPPER"}
+
+
+@pytest.fixture
+def overlay() -> list[Manifest]:
+    return copy.deepcopy(OVERLAY_MANIFESTS)
+
+
+# ---- hardening --------------------------------------------------------------------------------------------
+
+
+WORKLOADS: Final = [m for m in OVERLAY_MANIFESTS if pod_spec(m) is not None]
+
+
+def _effective(pod: dict[str, Any], container_spec: dict[str, Any], key: str) -> Any:
+    return container_spec.get("securityContext", {}).get(key, pod.get("securityContext", {}).get(key))
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=manifest_id)
+def test_workload_is_hardened(workload: Manifest) -> None:
+    pod = pod_spec(workload)
+    assert pod is not None
+    assert pod.get("automountServiceAccountToken") is False
+    config_names = {m["metadata"]["name"] for m in OVERLAY_MANIFESTS if m["kind"] == "ConfigMap"}
+    secret_names = {m["metadata"]["name"] for m in OVERLAY_MANIFESTS if m["kind"] == "Secret"}
+    empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+    for c in containers(workload):
+        assert _effective(pod, c, "runAsNonRoot") is True, c["name"]
+        assert _effective(pod, c, "runAsUser") not in (None, 0), c["name"]
+        assert _effective(pod, c, "seccompProfile") == {"type": "RuntimeDefault"}, c["name"]
+        security = c["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, c["name"]
+        assert security["allowPrivilegeEscalation"] is False, c["name"]
+        assert security.get("privileged", False) is False, c["name"]
+        assert security["capabilities"]["drop"] == ["ALL"], c["name"]
+        assert "add" not in security["capabilities"], c["name"]
+        resources = c["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"]), c["name"]
+        assert "memory" in resources["limits"], c["name"]
+        # Read-only root: /tmp must be a writable emptyDir.
+        assert {m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/tmp"} <= empty_dirs, c["name"]
+        assert any(m["mountPath"] == "/tmp" for m in c["volumeMounts"]), c["name"]
+        # Configuration comes from the shared ConfigMap and Secret, which must exist.
+        sources = c["envFrom"]
+        assert {s["configMapRef"]["name"] for s in sources if "configMapRef" in s} <= config_names
+        assert {s["secretRef"]["name"] for s in sources if "secretRef" in s} <= secret_names
+        assert len(sources) == 2
+
+
+def test_gateway_probes_shutdown_and_metrics(overlay: list[Manifest]) -> None:
+    deployment = find(overlay, "Deployment", GATEWAY)
+    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+    pod = deployment["spec"]["template"]
+    gateway = container(overlay, "Deployment", GATEWAY)
+    config = find(overlay, "ConfigMap", "acx-config")["data"]
+    port = int(config["PORT"])
+    assert config["HOST"] == "0.0.0.0"
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz")):
+        http = gateway[probe]["httpGet"]
+        assert (http["path"], port_number(gateway, http["port"])) == (path, port)
+    command = gateway["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep"
+    sleep = int(command[1])
+    assert 3 <= sleep < pod["spec"]["terminationGracePeriodSeconds"] <= 60
+    assert "python -m acx_gateway" in " ".join(gateway["command"])
+    assert " ".join(gateway["command"]).count("exec python") == 1, "python must replace the shell (PID 1, SIGTERM)"
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert (annotations["prometheus.io/path"], int(annotations["prometheus.io/port"])) == ("/metrics", port)
+    # Multiprocess metrics need a writable, per-pod directory.
+    multiproc = next(e["value"] for e in gateway["env"] if e["name"] == "PROMETHEUS_MULTIPROC_DIR")
+    mounts = {m["mountPath"]: m["name"] for m in gateway["volumeMounts"]}
+    assert "emptyDir" in next(v for v in pod["spec"]["volumes"] if v["name"] == mounts[multiproc])
+
+
+def test_service_and_pdbs_select_their_pods(overlay: list[Manifest]) -> None:
+    service = find(overlay, "Service", GATEWAY)["spec"]
+    gateway_labels = find(overlay, "Deployment", GATEWAY)["spec"]["template"]["metadata"]["labels"]
+    assert service["selector"].items() <= gateway_labels.items()
+    gateway = container(overlay, "Deployment", GATEWAY)
+    assert port_number(gateway, service["ports"][0]["targetPort"]) == int(
+        find(overlay, "ConfigMap", "acx-config")["data"]["PORT"]
+    )
+    for name in (GATEWAY, CONVERTER):
+        deployment = find(overlay, "Deployment", name)["spec"]
+        selector = find(overlay, "PodDisruptionBudget", name)["spec"]["selector"]["matchLabels"]
+        assert selector == deployment["selector"]["matchLabels"]
+        assert selector.items() <= deployment["template"]["metadata"]["labels"].items()
+    # The two components must not select each other's pods.
+    converter_labels = find(overlay, "Deployment", CONVERTER)["spec"]["template"]["metadata"]["labels"]
+    assert not service["selector"].items() <= converter_labels.items()
+
+
+def test_hpa_scales_the_gateway_on_cpu(overlay: list[Manifest]) -> None:
+    hpa = find(overlay, "HorizontalPodAutoscaler", GATEWAY)
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    spec = hpa["spec"]
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": GATEWAY}
+    assert 2 <= spec["minReplicas"] <= spec["maxReplicas"]
+    (metric,) = spec["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+
+
+def test_converter_command_and_metrics_port(overlay: list[Manifest]) -> None:
+    deployment = find(overlay, "Deployment", CONVERTER)
+    assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
+    converter = container(overlay, "Deployment", CONVERTER)
+    assert converter["command"] == ["python", "-m", "acx_converter"]
+    metrics_port = int(find(overlay, "ConfigMap", "acx-config")["data"]["WORKER_METRICS_PORT"])
+    assert metrics_port == 9191
+    liveness = converter["livenessProbe"]
+    probe_port = (liveness.get("httpGet") or liveness["tcpSocket"])["port"]
+    assert port_number(converter, probe_port) == metrics_port
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == metrics_port
+
+
+def test_migration_job(overlay: list[Manifest]) -> None:
+    job = find(overlay, "Job", "acx-migrate")
+    assert container(overlay, "Job", "acx-migrate")["command"] == ["python", "-m", "acx.db.migrate"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] in ("Never", "OnFailure")
+    assert job["spec"]["backoffLimit"] >= 1
+
+
+def test_configuration_is_valid_for_the_services(overlay: list[Manifest]) -> None:
+    config = find(overlay, "ConfigMap", "acx-config")["data"]
+    secret = find(overlay, "Secret", "acx-secrets")["stringData"]
+    assert set(secret) == SECRET_ENV_NAMES
+    assert not set(config) & SECRET_ENV_NAMES, "secrets belong in the Secret"
+    known = set(CONFIG_ENV_NAMES) | EXTRA_ENV_NAMES
+    assert set(config) <= known, f"unknown settings: {sorted(set(config) - known)}"
+    assert all(isinstance(value, str) for value in [*config.values(), *secret.values()])
+    # The services would accept this configuration (placeholders included: they are syntactically valid).
+    settings = load_settings({**config, **secret})
+    assert settings.log_format == "json"
+    assert int(config["WEB_WORKERS"]) >= 1
+    # Placeholders are unmistakable.
+    assert all("REPLACE-ME" in secret[name] for name in ("DATABASE_URL", "ROOT_API_BEARER_TOKEN", "SECRET_PEPPER"))
