@@ -9,11 +9,19 @@ from granian.constants import Interfaces
 from granian.server import Server
 
 from acx.config import ConfigError, Settings, load_settings
+from acx.log import configure_logging
 
 __all__ = ["main"]
 
 # Published in the README and the deploy manifests: never a real secret.
 _DOCUMENTED_PEPPERS = frozenset({Settings().secret_pepper, "REPLACE-ME-with-32-random-bytes"})
+# granian's own loggers propagate to the root logger that `configure_logging` sets up, so its start and
+# shutdown lines come out in LOG_FORMAT too (JSON in containers) instead of granian's plain text.
+_GRANIAN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {"_granian": {"propagate": True}, "granian.access": {"propagate": True}},
+}
 
 
 def main() -> None:
@@ -28,6 +36,7 @@ def main() -> None:
             " API-key lookups and file links; set it to a random secret (e.g. `openssl rand -hex 32`)."
             " `make run` makes one under DATA_DIR."
         )
+    configure_logging(settings.log_level, settings.log_format)
     Server(
         "acx_gateway.app:create_app_from_env",
         factory=True,
@@ -36,6 +45,7 @@ def main() -> None:
         interface=Interfaces.ASGI,
         workers=int(os.environ.get("WEB_WORKERS", "1")),
         log_access=False,
+        log_dictconfig=_GRANIAN_LOGGING,
     ).serve()
 
 

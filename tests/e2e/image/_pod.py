@@ -201,7 +201,8 @@ def start_container(image: MountedImage, spec: PodContainer, scratch: Path, log:
     new_root = scratch / f"root-{spec.name}"
     new_root.mkdir(parents=True)
     mount, unshare = shutil.which("mount"), shutil.which("unshare")
-    assert mount and unshare, "util-linux mount and unshare are needed"
+    assert mount, "util-linux mount is needed"
+    assert unshare, "util-linux unshare is needed"
     # A kubelet creates missing mount points in the container's layer too; they are all the image
     # test allows in `podman diff`.
     mountpoints = [resolve_in_root(image.root, path) for path in ["/proc", "/dev", *spec.volumes]]

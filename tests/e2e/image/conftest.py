@@ -145,6 +145,11 @@ def _wait_ready(running: Running, url: str, timeout: float = 120) -> None:
     pytest.fail(f"{running.spec.name}: {url} did not answer within {timeout} s:\n{running.log_text()[-3000:]}")
 
 
+def _start(image: MountedImage, spec: PodContainer, scratch: Path) -> Running:
+    log = scratch / f"{spec.name}.log"
+    return Running(spec, start_container(image, spec, scratch, log), log)
+
+
 @pytest.fixture(scope="session")
 def image_config() -> ImageConfig:
     """The built image's configuration."""
@@ -188,7 +193,7 @@ def deployment(
     for done in migrations:
         assert done.returncode == 0, done.stdout.decode(errors="replace")[-3000:]
     started = [
-        Running(spec, start_container(image_fs, spec, scratch, scratch / f"{spec.name}.log"), scratch / f"{spec.name}.log")
+        _start(image_fs, spec, scratch)
         for spec in (pods.spec("Deployment", GATEWAY), pods.spec("Deployment", CONVERTER))
     ]
     deployment = Deployment(image_fs, pods, database_url, root_key, scratch, migrations, *started)

@@ -112,7 +112,9 @@ def test_every_process_runs_as_the_declared_non_root_user(deployment: Deployment
             uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
             gids = re.search(r"^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
             groups = re.search(r"^Groups:(.*)$", status, re.MULTILINE)
-            assert uids and gids and groups
+            assert uids, status
+            assert gids, status
+            assert groups, status
             assert {int(uid) for uid in uids.groups()} == {expected[0]}, (name, pid, status)
             assert {int(gid) for gid in gids.groups()} == {expected[1]}, (name, pid, status)
             assert groups.group(1).split() in ([], [str(expected[1])]), "root's supplementary groups leaked"
