@@ -13,7 +13,7 @@ UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
 # Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrate bench conformance image image-test prometheus-tools clean clean-data
+.PHONY: help install run test lint migrate bench conformance image image-test alerts prometheus-tools clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ image-test: install ## Build the image from a local Debian base and run it again
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman debootstrap; }
 	CONTAINER_ENGINE=podman deploy/build-image.sh -t $(IMAGE_TEST_TAG) --local-base
 	ACX_IMAGE=$(IMAGE_TEST_TAG) $(UV) run pytest tests/e2e/image --durations=5 $(PYTEST_ARGS)
+
+alerts: ## Regenerate the kustomize PrometheusRule from deploy/prometheus/alerts.yaml
+	deploy/prometheus/prometheus-rule.sh > deploy/k8s/base/prometheus-rule.yaml
 
 # promtool checks and unit-tests the alert rules, and the Prometheus integration test runs the server.
 prometheus-tools:

@@ -8,6 +8,8 @@ processes at scrape time, which is why gauges declare a `multiprocess_mode`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from importlib import metadata
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,6 +24,7 @@ from prometheus_client import (
 )
 
 __all__ = [
+    "BUILD_INFO",
     "CONTENT_TYPE",
     "DB_POOL_CONNECTIONS",
     "DB_POOL_MAX",
@@ -35,7 +38,9 @@ __all__ = [
     "RENDERING_CACHE",
     "RENDER_DURATION",
     "RENDER_JOBS",
+    "announce",
     "exposition",
+    "record_pool_stats",
 ]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -71,6 +76,28 @@ DB_POOL_CONNECTIONS = Gauge(
 )
 DB_POOL_MAX = Gauge("acx_db_pool_max", "PostgreSQL pool size limit", multiprocess_mode="livesum")
 DB_POOL_WAITING = Gauge("acx_db_pool_waiting", "Requests waiting for a pool connection", multiprocess_mode="livesum")
+# Which component and version each scraped process is: alerts on a missing component need a series
+# only that component exports (the other metrics are registered in every process).
+BUILD_INFO = Gauge(
+    "acx_build_info",
+    "Always 1: the acx component and version of this process",
+    ["component", "version"],
+    multiprocess_mode="livemax",
+)
+
+
+def announce(component: str) -> None:
+    """Publish `acx_build_info{component=...}` for this process (once, at start)."""
+    BUILD_INFO.labels(component, metadata.version("acx")).set(1)
+
+
+def record_pool_stats(stats: Mapping[str, int]) -> None:
+    """Publish a psycopg_pool `get_stats()` snapshot as the acx_db_pool_* gauges of this process."""
+    size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
+    DB_POOL_CONNECTIONS.labels("used").set(size - available)
+    DB_POOL_CONNECTIONS.labels("idle").set(available)
+    DB_POOL_MAX.set(stats.get("pool_max", 0))
+    DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
 
 
 def exposition() -> bytes:

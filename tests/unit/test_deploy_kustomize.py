@@ -32,7 +32,7 @@ from tests.kustomize import (
 K8S_VERSIONS: Final = ("1.30.0", kubernetes_validate.latest_version())
 
 # CRDs kubernetes-validate has no schema for; each one has a structural test.
-CRDS: Final = {("keda.sh/v1alpha1", "ScaledObject")}
+CRDS: Final = {("keda.sh/v1alpha1", "ScaledObject"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 
 
 @pytest.fixture
@@ -67,6 +67,7 @@ def test_overlay_renders_the_whole_application(overlay: list[Manifest]) -> None:
             f"Deployment/{CONVERTER}",
             f"ScaledObject/{CONVERTER}",
             f"PodDisruptionBudget/{CONVERTER}",
+            "PrometheusRule/acx",
         ]
     )
     assert {m["metadata"].get("namespace") for m in overlay} == {"acx"}

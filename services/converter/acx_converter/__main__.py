@@ -13,6 +13,7 @@ from arq.worker import run_worker
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from acx import metrics
 from acx.config import ConfigError, load_settings
 from acx.log import configure_logging
 from acx_converter.worker import WorkerSettings, worker_options
@@ -35,6 +36,7 @@ def main() -> None:
     if settings.log_level.upper() != "DEBUG":
         # arq logs two lines per job at INFO: thousands a second under load, and no news.
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    metrics.announce("converter")
     if settings.worker_metrics_port:
         # Once per process: the worker below may be restarted after an outage, the port stays bound.
         try:

@@ -76,10 +76,11 @@ GAUGE_INTERVAL_SECONDS = 5.0
 
 
 async def update_gauges_forever(ctx: dict[str, Any]) -> None:
-    """Refresh the queue-depth and render-lag gauges every few seconds (errors only skip a round)."""
+    """Refresh the pool, queue-depth and render-lag gauges every few seconds (errors only skip a round)."""
     pool: Pool = ctx["pool"]
     while True:
         try:
+            metrics.record_pool_stats(pool.get_stats())
             metrics.QUEUE_DEPTH.set(await ctx["redis"].zcard(jobs.QUEUE_NAME))
             async with pool.connection() as conn:
                 metrics.OLDEST_UNRENDERED_AGE.set(await store.oldest_unrendered_age(conn))

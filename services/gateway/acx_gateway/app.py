@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,7 @@ from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 from litestar.middleware import DefineMiddleware
 
-from acx import jobs, tokens
+from acx import jobs, metrics, tokens
 from acx.apikeys import auth_secret, token_hmac
 from acx.config import Settings, load_settings
 from acx.db.migrate import migrate
@@ -22,7 +23,7 @@ from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
 from acx_gateway.envelope import exception_handlers
-from acx_gateway.observability import metrics_endpoint, observability_middleware
+from acx_gateway.observability import metrics_endpoint, observability_middleware, publish_pool_stats_forever
 from acx_gateway.openapi import allow_header_middleware, openapi_endpoint
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.render_queue import RenderQueue
@@ -77,10 +78,13 @@ def create_app(settings: Settings) -> Litestar:
         app.state.gateway = GatewayState(
             settings=settings, pool=pool, queue=queue, renders=renders, batcher=batcher, limiter=limiter
         )
+        metrics.announce("gateway")
+        pool_stats = asyncio.create_task(publish_pool_stats_forever(pool))
         _log.info("gateway ready", base_url=settings.base_url)
         try:
             yield
         finally:
+            pool_stats.cancel()
             await batcher.close()
             await queue.aclose()
             await pool.close()

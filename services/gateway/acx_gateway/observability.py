@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import time
@@ -13,9 +14,12 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from acx import metrics
+from acx.db.pool import Pool
 from acx_gateway.routes._common import gateway_state
 
-__all__ = ["metrics_endpoint", "observability_middleware"]
+__all__ = ["metrics_endpoint", "observability_middleware", "publish_pool_stats_forever"]
+
+POOL_STATS_INTERVAL_SECONDS = 5.0
 
 
 def observability_middleware(app: ASGIApp) -> ASGIApp:
@@ -96,10 +100,17 @@ os.register_at_fork(after_in_child=_new_id_prefix)
 @get("/metrics", media_type=metrics.CONTENT_TYPE, include_in_schema=False)
 async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus exposition (unauthenticated; expose it only inside the cluster)."""
-    stats: dict[str, Any] = gateway_state(request).pool.get_stats()
-    size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-    metrics.DB_POOL_CONNECTIONS.labels("used").set(size - available)
-    metrics.DB_POOL_CONNECTIONS.labels("idle").set(available)
-    metrics.DB_POOL_MAX.set(stats.get("pool_max", 0))
-    metrics.DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
+    metrics.record_pool_stats(gateway_state(request).pool.get_stats())
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
+
+async def publish_pool_stats_forever(pool: Pool) -> None:
+    """Refresh this process's pool gauges every few seconds, until cancelled.
+
+    A scrape reaches one of the WEB_WORKERS processes (the same one, over Prometheus' kept-alive
+    connection), so updating at scrape time alone would leave the others' gauges frozen in the
+    aggregated exposition, and pool saturation of those processes invisible.
+    """
+    while True:
+        metrics.record_pool_stats(pool.get_stats())
+        await asyncio.sleep(POOL_STATS_INTERVAL_SECONDS)
