@@ -4,6 +4,7 @@
     ├── DecodeError          a stored blob failed ingest validation (HTTP 400)
     ├── InvalidRequestError  a parameter or body field is invalid (HTTP 400)
     ├── NotFoundError        the resource does not exist *for this project* (HTTP 404)
+    │   └── SessionNotFound  the session, always with code ``session_not_found``
     ├── ConflictError        the write collides with existing state (HTTP 409)
     ├── UnprocessableError   well-formed but cannot be honoured (HTTP 422)
     ├── TooLargeError        the request or resource exceeds a limit (HTTP 413)
@@ -22,6 +23,7 @@ __all__ = [
     "DecodeError",
     "InvalidRequestError",
     "NotFoundError",
+    "SessionNotFound",
     "TooLargeError",
     "UnavailableError",
     "UnprocessableError",
@@ -87,6 +89,16 @@ class InvalidRequestError(AcxError):
 
 class NotFoundError(AcxError):
     """Missing, or owned by another project: both answer the same so ids leak nothing."""
+
+
+class SessionNotFound(NotFoundError):  # noqa: N818 - a fixed instance of NotFoundError, named as the condition
+    """The session does not exist for this project (the most common 404, with one fixed code)."""
+
+    def __init__(self) -> None:
+        super().__init__("session_not_found", "session not found")
+
+    def __reduce__(self) -> tuple[type[SessionNotFound], tuple[()]]:
+        return (type(self), ())
 
 
 class ConflictError(AcxError):

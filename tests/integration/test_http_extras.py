@@ -224,7 +224,7 @@ def test_gateway_metrics(stack: Stack, http: httpx.Client) -> None:
 
     templates = {labels["route"] for labels, _ in after["acx_http_requests_total"]}
     # Litestar reports the template without the `:str` type; either spelling is a template.
-    [route] = templates & {"/api/v1/session/{session_id}/messages", "/api/v1/session/{session_id:str}/messages"}
+    [route] = templates & {"/api/v1/session/{session}/messages", "/api/v1/session/{session:str}/messages"}
     assert (
         total(after, "acx_http_requests_total", route=route, method="POST", status="201")
         - total(before, "acx_http_requests_total", route=route, method="POST", status="201")

@@ -22,16 +22,17 @@ from acx.db.projects import ensure_default_project
 from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
+from acx_gateway.dependencies import API_DEPENDENCIES
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware, publish_pool_stats_forever
-from acx_gateway.openapi import allow_header_middleware, openapi_endpoint
+from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.render_queue import RenderQueue
-from acx_gateway.routes.assets import download_asset, public_material
+from acx_gateway.routes.assets import AssetController, public_material
 from acx_gateway.routes.conversion import ConvertController, RenderController
-from acx_gateway.routes.messages import MessageController
+from acx_gateway.routes.messages import MessageController, MessageMetaController
 from acx_gateway.routes.session_ops import SessionOpsController
-from acx_gateway.routes.sessions import SessionController
+from acx_gateway.routes.sessions import SessionController, SessionItemController
 from acx_gateway.routes.system import healthz, ping, readyz
 from acx_gateway.state import GatewayState
 from acx_gateway.ui import inspector_router
@@ -94,21 +95,25 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             ping,
             SessionController,
+            SessionItemController,
             SessionOpsController,
             MessageController,
+            MessageMetaController,
             RenderController,
             ConvertController,
-            download_asset,
+            AssetController,
         ],
+        dependencies=API_DEPENDENCIES,
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
+        security=[BEARER],
     )
     return Litestar(
-        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_endpoint, inspector_router()],
+        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, inspector_router()],
         middleware=[observability_middleware, allow_header_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=None,
+        openapi_config=openapi_config(),
         logging_config=None,  # structlog is configured once in create_app_from_env
         on_app_init=[_quiet_defaults],
     )

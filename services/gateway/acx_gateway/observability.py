@@ -15,7 +15,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from acx import metrics
 from acx.db.pool import Pool
-from acx_gateway.routes._common import gateway_state
+from acx_gateway.state import gateway_state
 
 __all__ = ["metrics_endpoint", "observability_middleware", "publish_pool_stats_forever"]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import msgspec
+from litestar.params import Parameter
 
 from acx import codecs, metrics, rendering, tokens
 from acx.db.events import EventRecord
@@ -19,7 +20,7 @@ from acx.db.messages import MessageRow, Page, read_page
 from acx.db.pool import Conn
 from acx.editing import Strategy, apply_strategies, parse_strategies
 from acx.model import Message
-from acx_gateway.params import parse_bool, parse_limit
+from acx_gateway.params import Cursor, GoBool, is_true
 
 __all__ = [
     "MessagesPage",
@@ -46,17 +47,18 @@ class PageQuery(NamedTuple):
 
 
 async def provide_page_query(
-    limit: str | None = None,
-    cursor: str | None = None,
-    time_desc: str | None = None,
-    edit_strategies: str | None = None,
+    session_id: uuid.UUID,  # after session_id, to keep dependency resolution sequential (see dependencies)
+    limit: Annotated[int, Parameter(ge=0, le=200, description="0 or absent: the whole session")] = 0,
+    cursor: Cursor = None,
+    time_desc: GoBool | None = None,
+    edit_strategies: Annotated[str | None, Parameter(description="JSON array of {type, params}")] = None,
     pin_editing_strategies_at_message: str | None = None,
 ) -> PageQuery:
-    """Litestar dependency: parse and validate the page parameters of a read."""
+    """Litestar dependency: the page and edit parameters of a read of a session."""
     return PageQuery(
-        limit=parse_limit(limit, default=0, low=0, high=200),
+        limit=limit,
         cursor=cursor or None,
-        time_desc=parse_bool("time_desc", time_desc, False),
+        time_desc=is_true(time_desc),
         strategies=parse_strategies(edit_strategies),
         pin=pin_editing_strategies_at_message or None,
     )

@@ -3,16 +3,57 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.params import Parameter
 
+from acx.codecs import Format, ProviderFormat
 from acx.errors import InvalidRequestError
 
-__all__ = ["parse_bool", "parse_choice", "parse_json_object", "parse_limit", "parse_uuid"]
+__all__ = [
+    "Cursor",
+    "FormatQuery",
+    "GoBool",
+    "IdempotencyKey",
+    "PageLimit",
+    "ProviderQuery",
+    "is_true",
+    "parse_bool",
+    "parse_choice",
+    "parse_json_object",
+    "parse_limit",
+    "parse_uuid",
+]
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+#: A boolean query parameter as Go's `strconv.ParseBool` reads it (the SDKs send `true`/`false`);
+#: empty means the default.
+GoBool = Literal["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False", ""]
+#: A message format; empty means `openai`, as upstream.
+FormatQuery = Annotated[Format | Literal[""], Parameter(description="empty or absent: openai")]
+#: A provider's request format; empty means `openai`.
+ProviderQuery = Annotated[ProviderFormat | Literal[""], Parameter(description="empty or absent: openai")]
+#: How many items a listing page holds.
+PageLimit = Annotated[int, Parameter(ge=1, le=200)]
+#: An opaque `next_cursor` of the previous page.
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+
+#: The `Idempotency-Key` header of a POST write (validated by `acx_gateway.idempotency`).
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        description="1-255 printable ASCII characters; a retry with the same key replays the first response",
+    ),
+]
+
+
+def is_true(value: GoBool | None, default: bool = False) -> bool:
+    """The value of a `GoBool` parameter (`None` or empty: `default`)."""
+    return default if not value else value in _TRUE
 
 
 def parse_bool(name: str, value: str | None, default: bool) -> bool:

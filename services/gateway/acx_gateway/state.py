@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from arq.connections import ArqRedis
+from litestar.connection import ASGIConnection
 
 from acx.config import Settings
 from acx.db.pool import Pool
@@ -13,7 +15,7 @@ from acx_gateway.batcher import StoreBatcher
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.render_queue import RenderQueue
 
-__all__ = ["GatewayState"]
+__all__ = ["GatewayState", "gateway_state"]
 
 
 @dataclass
@@ -27,3 +29,9 @@ class GatewayState:
     batcher: StoreBatcher
     limiter: RateLimiter | None = None
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
+
+
+def gateway_state(connection: ASGIConnection[Any, Any, Any, Any]) -> GatewayState:
+    """The gateway's state, as the lifespan stored it (the one typed way in to `app.state`)."""
+    state: GatewayState = connection.app.state.gateway
+    return state

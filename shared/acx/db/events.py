@@ -12,7 +12,7 @@ from acx.cursor import KeysetPage
 from acx.db.keyset import page_after, time_keyset
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
-from acx.errors import NotFoundError
+from acx.errors import SessionNotFound
 
 __all__ = ["EventPage", "EventRecord", "add_event", "events_between", "list_events"]
 
@@ -59,7 +59,7 @@ async def add_event(
         )
     ).fetchone()
     if row is None:
-        raise NotFoundError("session_not_found", "session not found")
+        raise SessionNotFound()
     return _record(row)
 
 

@@ -25,7 +25,7 @@ from acx.assets import Upload
 from acx.db.assets import add_references
 from acx.db.idempotency import StoredResponse, claim, record
 from acx.db.pool import Conn
-from acx.errors import AcxError, ConflictError, NotFoundError
+from acx.errors import AcxError, ConflictError, SessionNotFound
 from acx.ingested import IngestResult
 from acx.model import Message
 
@@ -140,7 +140,7 @@ def _plan(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -> _Pla
         if not isinstance(request, StoreRequest):
             steps.append(request)  # decided before decoding (an idempotency replay or conflict)
         elif request.project_id != head.project_id:
-            steps.append(_session_not_found())
+            steps.append(SessionNotFound())
         else:
             try:
                 ingested = request.ingest(current.state)
@@ -152,10 +152,6 @@ def _plan(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -> _Pla
             state = ingested.new_state_json.decode()
             current = current._replace(seq=current.seq + 1, last_id=draft.id, state=state)
     return _Plan(head, current, steps)
-
-
-def _session_not_found() -> NotFoundError:
-    return NotFoundError("session_not_found", "session not found")
 
 
 # Arrays without NULLs travel in binary (`%(…)b`): psycopg escapes text-format array literals with
@@ -271,7 +267,7 @@ async def write_locked(conn: Conn, groups: dict[uuid.UUID, list[StoreRequest]]) 
         for sid, requests in groups.items():
             head = heads.get(sid)
             if head is None:
-                written.outcomes[sid] = [_session_not_found() for _ in requests]
+                written.outcomes[sid] = [SessionNotFound() for _ in requests]
                 continue
             plans[sid] = _plan(head, [await _claim(conn, request, claimed) for request in requests])
         advanced = await _write(conn, _WRITE_LOCKED, plans)

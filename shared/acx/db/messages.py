@@ -11,7 +11,7 @@ import msgspec
 from acx.cursor import decode_cursor, encode_cursor
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
-from acx.errors import NotFoundError
+from acx.errors import NotFoundError, SessionNotFound
 
 __all__ = [
     "MessageRow",
@@ -57,10 +57,6 @@ class Page(NamedTuple):
     rows: list[MessageRow]
     has_more: bool
     next_cursor: str | None
-
-
-def _not_found() -> NotFoundError:
-    return NotFoundError("session_not_found", "session not found")
 
 
 _PAGE_SQL = """
@@ -143,7 +139,7 @@ async def read_page(
     }
     rows = await (await conn.execute(query, params)).fetchall()
     if not rows:
-        raise _not_found()
+        raise SessionNotFound()
     # `_make` builds the tuple in C; `MessageRow(*row)` goes through a generated Python `__new__`.
     messages = [MessageRow._make(row) for row in rows if row[0] is not None]
     has_more = bool(limit) and len(messages) > limit

@@ -6,7 +6,7 @@ import uuid
 
 from acx.db.assets import copy_references
 from acx.db.pool import Conn
-from acx.errors import NotFoundError, TooLargeError
+from acx.errors import SessionNotFound, TooLargeError
 
 __all__ = ["MAX_COPY_MESSAGES", "copy_session"]
 
@@ -22,7 +22,7 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
     renderings and token counts are copied, so the copy needs no converter work.
 
     Raises:
-        NotFoundError: missing or another project's session.
+        SessionNotFound: missing or another project's session.
         TooLargeError: more than MAX_COPY_MESSAGES messages (`SESSION_TOO_LARGE`).
     """
     new_id = uuid.uuid4()
@@ -35,7 +35,7 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
             )
         ).fetchone()
         if row is None:
-            raise NotFoundError("SESSION_NOT_FOUND", "session not found")
+            raise SessionNotFound()
         if int(str(row[0])) > MAX_COPY_MESSAGES:
             raise TooLargeError(
                 "SESSION_TOO_LARGE", f"Session exceeds maximum copyable size ({MAX_COPY_MESSAGES} messages)."

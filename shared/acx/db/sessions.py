@@ -13,7 +13,7 @@ from acx.cursor import KeysetPage
 from acx.db.assets import release_session
 from acx.db.keyset import page_after, time_keyset
 from acx.db.pool import Conn
-from acx.errors import ConflictError, NotFoundError
+from acx.errors import ConflictError, SessionNotFound
 
 __all__ = [
     "SessionPage",
@@ -56,10 +56,6 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         created_at=row[5],
         updated_at=row[6],
     )
-
-
-def _not_found() -> NotFoundError:
-    return NotFoundError("session_not_found", "session not found")
 
 
 async def create_session(
@@ -111,7 +107,7 @@ async def get_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) 
     """The session if it belongs to the project.
 
     Raises:
-        NotFoundError: missing or another project's (indistinguishable on purpose).
+        SessionNotFound: missing or another project's (indistinguishable on purpose).
     """
     row = await (
         await conn.execute(
@@ -119,12 +115,12 @@ async def get_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) 
         )
     ).fetchone()
     if row is None:
-        raise _not_found()
+        raise SessionNotFound()
     return _record(row)
 
 
 async def require_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, *, lock: bool = False) -> None:
-    """Raise NotFoundError unless the session exists in the project (`lock`: FOR UPDATE)."""
+    """Raise SessionNotFound unless the session exists in the project (`lock`: FOR UPDATE)."""
     row = await (
         await conn.execute(
             "SELECT 1 FROM sessions WHERE id = %s AND project_id = %s" + (" FOR UPDATE" if lock else ""),
@@ -132,7 +128,7 @@ async def require_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UU
         )
     ).fetchone()
     if row is None:
-        raise _not_found()
+        raise SessionNotFound()
 
 
 async def list_sessions(
@@ -187,7 +183,7 @@ async def replace_configs(
         )
     ).fetchone()
     if row is None:
-        raise _not_found()
+        raise SessionNotFound()
     return _record(row)
 
 
@@ -205,6 +201,6 @@ async def merge_configs(
         )
     ).fetchone()
     if row is None:
-        raise _not_found()
+        raise SessionNotFound()
     configs: dict[str, Any] = row[0]  # type: ignore[assignment]
     return configs

@@ -1,4 +1,4 @@
-"""Helpers shared by route modules: request state, body decoding."""
+"""Helpers shared by route modules: body decoding and the NUL checks PostgreSQL needs."""
 
 from __future__ import annotations
 
@@ -8,17 +8,10 @@ import msgspec
 from litestar import Request
 
 from acx.errors import InvalidRequestError
-from acx_gateway.state import GatewayState
 
-__all__ = ["decode_body", "decode_json", "gateway_state", "reject_nul", "reject_nul_text"]
+__all__ = ["decode_body", "decode_json", "reject_nul", "reject_nul_text"]
 
 T = TypeVar("T")
-
-
-def gateway_state(request: Request[Any, Any, Any]) -> GatewayState:
-    """The process-wide gateway state."""
-    state: GatewayState = request.app.state.gateway
-    return state
 
 
 async def decode_body(request: Request[Any, Any, Any], kind: type[T]) -> T:

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar import Controller, get, post
 
 from acx import codecs, rendering, tokens
+from acx.db.pool import Conn
 from acx.errors import InvalidRequestError
 from acx.model import Message
-from acx_gateway.auth import project_id_of
-from acx_gateway.envelope import ok
-from acx_gateway.pages import PageQuery, edit_page, provide_page_query, read_session_page
-from acx_gateway.params import parse_choice, parse_uuid
-from acx_gateway.routes._common import decode_body, gateway_state
+from acx_gateway.dependencies import PAGE_DEPENDENCIES, SESSION_DEPENDENCIES
+from acx_gateway.envelope import Envelope, envelope, error_responses
+from acx_gateway.pages import PageQuery, edit_page, read_session_page
+from acx_gateway.params import ProviderQuery, parse_choice
 
 __all__ = ["ConvertController", "RenderController"]
 
-_PROVIDERS: tuple[codecs.ProviderFormat, ...] = ("openai", "anthropic", "gemini")
-
 
 def _provider_format(name: str, value: str | None, default: str | None = None) -> codecs.ProviderFormat:
-    return parse_choice(name, value, _PROVIDERS, default)  # type: ignore[return-value]
+    return parse_choice(name, value, codecs.PROVIDER_FORMATS, default)  # type: ignore[return-value]
 
 
 class RequestView(msgspec.Struct):
@@ -40,7 +38,7 @@ class RequestView(msgspec.Struct):
 
 
 class ConvertBody(msgspec.Struct, rename={"source_format": "from", "target_format": "to"}):
-    """`POST /convert` body."""
+    """`POST /convert` body: `input` is a list of messages (openai) or a request object."""
 
     source_format: str | None = None
     target_format: str | None = None
@@ -50,18 +48,21 @@ class ConvertBody(msgspec.Struct, rename={"source_format": "from", "target_forma
 class RenderController(Controller):
     """`/session/{id}/render`."""
 
-    path = "/session/{session_id:str}/render"
+    path = "/session/{session:str}/render"
+    dependencies = SESSION_DEPENDENCIES
 
-    @get("/", dependencies={"paging": Provide(provide_page_query)})
+    @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def render(
-        self, request: Request[Any, Any, Any], session_id: str, paging: PageQuery, format: str | None = None
-    ) -> Response[bytes]:
+        self,
+        project_id: uuid.UUID,
+        session_id: uuid.UUID,
+        paging: PageQuery,
+        conn: Conn,
+        format: ProviderQuery = "openai",
+    ) -> Envelope[RequestView]:
         """The session (or a page of it) as one provider request: merged turns, hoisted system."""
-        sid = parse_uuid("session_id", session_id)
-        fmt = _provider_format("format", format, "openai")
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            page = await read_session_page(conn, project_id_of(request), sid, fmt, paging, decode_all=True)
+        fmt: codecs.ProviderFormat = format or "openai"
+        page = await read_session_page(conn, project_id, session_id, fmt, paging, decode_all=True)
         entries, edit_at = edit_page(page.rows, paging)
         conversation: list[tuple[str, Message, bytes]] = []
         total = 0
@@ -72,7 +73,7 @@ class RenderController(Controller):
             conversation.append((row.id, message, b"" if edited else raw.encode()))
             total += row.tokens if row.tokens is not None and edited is None else tokens.count_tokens(message)
         view = codecs.render_request(fmt, conversation)
-        return ok(
+        return envelope(
             RequestView(
                 format=fmt,
                 payload=view.payload,
@@ -91,12 +92,12 @@ class ConvertController(Controller):
 
     path = "/convert"
 
-    @post("/", status_code=200)
-    async def convert(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    @post("/", status_code=200, responses=error_responses(400))
+    async def convert(self, data: ConvertBody | None = None) -> Envelope[Any]:
         """Convert `input` (a conversation in `from` format) to the `to` format's request shape."""
-        body = await decode_body(request, ConvertBody)
+        body = data or ConvertBody()
         source = _provider_format("from", body.source_format)
         target = _provider_format("to", body.target_format)
         if body.input is None:
             raise InvalidRequestError("invalid_body", "input is required")
-        return ok(codecs.convert(source, target, body.input))
+        return envelope(codecs.convert(source, target, body.input))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import Provide
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from acx import codecs, material, metrics, rendering
 from acx.assets import Upload, attach_uploads
@@ -19,18 +19,25 @@ from acx.db import messages as store
 from acx.db.assets import assets_of_messages
 from acx.db.message_writes import IdempotentWrite, Replayed, StoredMessage, StoreRequest
 from acx.errors import InvalidRequestError, TooLargeError
-from acx_gateway.auth import project_id_of
-from acx_gateway.envelope import envelope_bytes, json_response, ok
+from acx_gateway.dependencies import (
+    PAGE_DEPENDENCIES,
+    SESSION_DEPENDENCIES,
+    Connection,
+    Paging,
+    ProjectId,
+    SessionId,
+)
+from acx_gateway.envelope import Envelope, envelope, envelope_bytes, error_responses, json_response
 from acx_gateway.idempotency import idempotency_key, replay_response, request_fingerprint
-from acx_gateway.pages import PageQuery, PublicUrl, build_page, edit_page, provide_page_query, read_session_page
-from acx_gateway.params import parse_bool, parse_choice, parse_uuid
-from acx_gateway.routes._common import decode_body, decode_json, gateway_state
+from acx_gateway.pages import MessagesPage, PublicUrl, build_page, edit_page, read_session_page
+from acx_gateway.params import FormatQuery, GoBool, IdempotencyKey, is_true, parse_choice, parse_uuid
+from acx_gateway.routes._common import decode_body, decode_json
+from acx_gateway.state import gateway_state
 from acx_gateway.uploads import is_multipart, read_multipart, uploads_for
 
-__all__ = ["MessageController"]
+__all__ = ["MessageController", "MessageMetaController", "MetaResult", "StoredMessageOut"]
 
 _META_MAX_BYTES = 64 * 1024
-_encoder = msgspec.json.Encoder()
 
 
 class StoreMessageBody(msgspec.Struct):
@@ -106,15 +113,27 @@ class MetaBody(msgspec.Struct):
     meta: dict[str, Any] | None = None
 
 
+class MetaResult(msgspec.Struct):
+    """A message's whole user meta after a merge."""
+
+    meta: dict[str, Any]
+
+
 class MessageController(Controller):
-    """`/session/{id}/messages` resource."""
+    """`/session/{session}/messages` resource."""
 
-    path = "/session/{session_id:str}/messages"
+    path = "/session/{session:str}/messages"
+    dependencies = SESSION_DEPENDENCIES
 
-    @post("/", status_code=201)
-    async def store(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
-        """Validate, normalise and persist one message; queue its rendering."""
-        sid = parse_uuid("session_id", session_id)
+    @post("/", status_code=201, responses=error_responses(400, 404, 409, 413, 422))
+    async def store(
+        self,
+        request: Request[Any, Any, Any],
+        project_id: ProjectId,
+        session_id: SessionId,
+        idempotency: IdempotencyKey = None,
+    ) -> Response[Envelope[StoredMessageOut]]:
+        """Validate, normalise and persist one message (JSON, or multipart: `payload` and files)."""
         state = gateway_state(request)
         files: dict[str, Upload] = {}
         if is_multipart(request):
@@ -131,15 +150,15 @@ class MessageController(Controller):
         uploads = uploads_for(fmt, blob, files)
         by_field = {upload.field: upload for upload in uploads}
         prepare = (lambda message: attach_uploads(message, by_field)) if uploads else None
-        key = idempotency_key(request)
+        key = None if idempotency is None else idempotency_key(request)
         idempotent = (
             None
             if key is None
             else IdempotentWrite(key, await request_fingerprint(request), functools.partial(_stored_body, meta_json))
         )
         store_request = StoreRequest(
-            project_id_of(request),
-            sid,
+            project_id,
+            session_id,
             fmt,
             raw,
             meta_json,
@@ -151,55 +170,69 @@ class MessageController(Controller):
         # The batcher queues the render job once committed.
         stored = await state.batcher.store(store_request)
         if isinstance(stored, Replayed):
-            return replay_response(stored.response)
+            return replay_response(stored.response)  # type: ignore[return-value]  # recorded bytes of the envelope
         metrics.MESSAGES_STORED.labels(fmt).inc()
         if stored.recorded is not None:
-            return json_response(stored.recorded, 201)
-        return ok(_stored_out(stored, meta_json), status=201)
+            return json_response(stored.recorded, 201)  # type: ignore[return-value]  # the same envelope, recorded
+        return Response(envelope(_stored_out(stored, meta_json)), status_code=201)
 
-    @get("/", dependencies={"paging": Provide(provide_page_query)})
+    @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def list(
         self,
+        project_id: ProjectId,
+        session_id: SessionId,
+        paging: Paging,
+        conn: Connection,
         request: Request[Any, Any, Any],
-        session_id: str,
-        paging: PageQuery,
-        format: str | None = None,
-        with_asset_public_url: str | None = None,
-        with_events: str | None = None,
-    ) -> Response[bytes]:
-        """A page of the session rendered in `format`, items aligned with `ids` and `metas`."""
-        sid = parse_uuid("session_id", session_id)
-        fmt = _format(format)
-        public_urls = parse_bool("with_asset_public_url", with_asset_public_url, True) and fmt == "acontext"
-        events = parse_bool("with_events", with_events, False)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            page = await read_session_page(conn, project_id_of(request), sid, fmt, paging)
-            hashes = await assets_of_messages(conn, [row.id for row in page.rows]) if public_urls and page.rows else []
-            page_events = (
-                await event_store.events_between(conn, sid, page.rows[0].created_at, page.rows[-1].created_at)
-                if events and page.rows
-                else None
-            )
-        entries, edit_at = edit_page(page.rows, paging)
-        data = build_page(sid, fmt, entries, page, edit_at)
+        format: FormatQuery = "openai",
+        with_asset_public_url: Annotated[
+            GoBool | None, QueryParameter(description="acontext only; default true")
+        ] = None,
+        with_events: Annotated[
+            GoBool | None, QueryParameter(description="the session's events within the page")
+        ] = None,
+    ) -> Envelope[MessagesPage]:
+        """A page of the session in `format`, items aligned with `ids` and `metas`."""
+        fmt: codecs.Format = format or "openai"
+        public_urls = is_true(with_asset_public_url, default=True) and fmt == "acontext"
+        page = await read_session_page(conn, project_id, session_id, fmt, paging)
+        rows = page.rows
+        hashes = await assets_of_messages(conn, [row.id for row in rows]) if public_urls and rows else []
+        events = is_true(with_events)
+        page_events = (
+            await event_store.events_between(conn, session_id, rows[0].created_at, rows[-1].created_at)
+            if events and rows
+            else None
+        )
+        entries, edit_at = edit_page(rows, paging)
+        data = build_page(session_id, fmt, entries, page, edit_at)
         data.events = page_events
         if hashes:
-            data.public_urls = _public_urls(state.settings, project_id_of(request), hashes)
-        return json_response(_encoder.encode({"code": 0, "msg": "", "data": data}))
+            data.public_urls = _public_urls(gateway_state(request).settings, project_id, hashes)
+        return envelope(data)
 
-    @patch("/{message_id:str}/meta")
-    async def patch_meta(self, request: Request[Any, Any, Any], session_id: str, message_id: str) -> Response[bytes]:
+
+class MessageMetaController(Controller):
+    """`/session/{session}/messages/{message_id}/meta`."""
+
+    path = "/session/{session:str}/messages/{message:str}/meta"
+    dependencies = SESSION_DEPENDENCIES
+
+    @patch("/", responses=error_responses(400, 404, 413))
+    async def patch_meta(
+        self,
+        project_id: ProjectId,
+        session_id: SessionId,
+        conn: Connection,
+        message: Annotated[str, PathParameter(description="The message's UUID", schema_extra={"format": "uuid"})],
+        data: JSONBody[MetaBody | None] = None,
+    ) -> Envelope[MetaResult]:
         """Shallow-merge a message's user meta (null deletes a key); returns the whole meta."""
-        sid = parse_uuid("session_id", session_id)
-        mid = parse_uuid("message_id", message_id)
-        body = await decode_body(request, MetaBody)
-        if body.meta is None:
+        message_id = parse_uuid("message_id", message)
+        if data is None or data.meta is None:
             raise InvalidRequestError("invalid_body", "meta is required and must be an object")
-        encoded = msgspec.json.encode(body.meta)
+        encoded = msgspec.json.encode(data.meta)
         if len(encoded) > _META_MAX_BYTES:
             raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            meta = await store.patch_user_meta(conn, project_id_of(request), sid, mid, body.meta)
-        return ok({"meta": meta})
+        meta = await store.patch_user_meta(conn, project_id, session_id, message_id, data.meta)
+        return envelope(MetaResult(meta))

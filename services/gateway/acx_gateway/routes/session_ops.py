@@ -2,142 +2,169 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, get, post
 
 from acx import rendering, tokens
 from acx.db import events as event_store
 from acx.db import messages as message_store
 from acx.db import renderings as render_store
+from acx.db.pool import Conn
 from acx.db.session_copy import copy_session
 from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError
 from acx.pipeline import render_and_store
-from acx_gateway.auth import project_id_of
-from acx_gateway.envelope import ok
-from acx_gateway.params import parse_bool, parse_limit, parse_uuid
-from acx_gateway.routes._common import decode_body, gateway_state, reject_nul_text
+from acx_gateway.dependencies import SESSION_DEPENDENCIES
+from acx_gateway.envelope import Envelope, envelope, error_responses
+from acx_gateway.params import Cursor, GoBool, PageLimit, is_true
+from acx_gateway.routes._common import reject_nul, reject_nul_text
 
-__all__ = ["SessionOpsController"]
+__all__ = [
+    "CopyResult",
+    "FlushResult",
+    "ObservingStatus",
+    "SessionOpsController",
+    "TaskPage",
+    "TokenCounts",
+]
 
 
 class EventBody(msgspec.Struct):
     """`POST /session/{id}/events` body."""
 
     type: str | None = None
-    data: msgspec.Raw = msgspec.Raw(b"")
+    data: dict[str, Any] | None = None
+
+
+class CopyResult(msgspec.Struct):
+    """The source and the new session of a copy."""
+
+    old_session_id: uuid.UUID
+    new_session_id: uuid.UUID
+
+
+class TokenCounts(msgspec.Struct):
+    """Token total of a session."""
+
+    total_tokens: int
+
+
+class ObservingStatus(msgspec.Struct):
+    """The converter's progress on a session's messages."""
+
+    observed: int
+    in_process: int
+    pending: int
+    failed: int
+    updated_at: datetime
+
+
+class FlushResult(msgspec.Struct):
+    """Upstream's flush answer: `status` 0 and no `errmsg` once done."""
+
+    status: int
+    errmsg: str
+
+
+class TaskPage(msgspec.Struct):
+    """A page of tasks (always empty here)."""
+
+    items: list[dict[str, Any]]
+    has_more: bool
 
 
 class SessionOpsController(Controller):
     """Operations on one session beyond its messages."""
 
-    path = "/session/{session_id:str}"
+    path = "/session/{session:str}"
+    dependencies = SESSION_DEPENDENCIES
 
-    @post("/copy", status_code=200)
-    async def copy(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @post("/copy", status_code=200, responses=error_responses(400, 404, 413))
+    async def copy(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Envelope[CopyResult]:
         """Fork the session: same user and configs, every message in the same order with new ids."""
-        sid = parse_uuid("session_id", session_id)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            new_id = await copy_session(conn, project_id_of(request), sid)
-        return ok({"old_session_id": str(sid), "new_session_id": str(new_id)})
+        new_id = await copy_session(conn, project_id, session_id)
+        return envelope(CopyResult(session_id, new_id))
 
-    @get("/token_counts")
-    async def token_counts(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @get("/token_counts", responses=error_responses(400, 404))
+    async def token_counts(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Envelope[TokenCounts]:
         """Total tokens of the session from the stored per-message counts."""
-        sid = parse_uuid("session_id", session_id)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            total = await message_store.token_total(conn, project_id_of(request), sid)
+        total = await message_store.token_total(conn, project_id, session_id)
         uncounted = sum(tokens.count_tokens(rendering.decode_stored(parts)) for parts in total.uncounted_parts)
-        return ok({"total_tokens": total.counted + uncounted})
+        return envelope(TokenCounts(total.counted + uncounted))
 
-    @get("/observing_status")
-    async def observing_status(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @get("/observing_status", responses=error_responses(400, 404))
+    async def observing_status(
+        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn
+    ) -> Envelope[ObservingStatus]:
         """The converter's progress on this session: rendered, being rendered, waiting."""
-        sid = parse_uuid("session_id", session_id)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            await require_session(conn, project_id_of(request), sid)
-            progress = await render_store.render_progress(conn, sid)
-        return ok(
-            {
-                "observed": progress["done"],
-                "in_process": progress["running"],
-                "pending": progress["pending"],
-                "failed": progress["failed"],
-                "updated_at": datetime.now(UTC),
-            }
+        await require_session(conn, project_id, session_id)
+        progress = await render_store.render_progress(conn, session_id)
+        return envelope(
+            ObservingStatus(
+                observed=progress["done"],
+                in_process=progress["running"],
+                pending=progress["pending"],
+                failed=progress["failed"],
+                updated_at=datetime.now(UTC),
+            )
         )
 
-    @post("/flush", status_code=200)
-    async def flush(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @post("/flush", status_code=200, responses=error_responses(400, 404))
+    async def flush(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Envelope[FlushResult]:
         """Render the session's pending messages now; returns once their renderings are stored."""
-        sid = parse_uuid("session_id", session_id)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            await require_session(conn, project_id_of(request), sid)
-            pending = await render_store.pending_in_session(conn, sid)
-            await render_and_store(conn, await render_store.claim_for_render(conn, pending))
-        return ok({"status": 0, "errmsg": ""})
+        await require_session(conn, project_id, session_id)
+        pending = await render_store.pending_in_session(conn, session_id)
+        await render_and_store(conn, await render_store.claim_for_render(conn, pending))
+        return envelope(FlushResult(status=0, errmsg=""))
 
-    @post("/events", status_code=200)
-    async def add_event(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @post("/events", responses=error_responses(400, 404))
+    async def add_event(
+        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn, data: EventBody | None = None
+    ) -> Envelope[event_store.EventRecord]:
         """Append an event `{type, data}` to the session."""
-        sid = parse_uuid("session_id", session_id)
-        body = await decode_body(request, EventBody)
+        body = data or EventBody()
         if not body.type or not body.type.strip():
             raise InvalidRequestError("invalid_body", "type is required and must be a non-empty string")
-        if not body.data or not isinstance(msgspec.json.decode(body.data), dict):
+        if body.data is None:
             raise InvalidRequestError("invalid_body", "data is required and must be a JSON object")
         reject_nul_text("type", body.type)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            event = await event_store.add_event(conn, project_id_of(request), sid, body.type, bytes(body.data).decode())
-        return ok(event)
+        encoded = msgspec.json.encode(body.data)
+        reject_nul("data", encoded)
+        event = await event_store.add_event(conn, project_id, session_id, body.type, encoded.decode())
+        return envelope(event)
 
-    @get("/events")
+    @get("/events", responses=error_responses(400, 404))
     async def list_events(
         self,
-        request: Request[Any, Any, Any],
-        session_id: str,
-        limit: str | None = None,
-        cursor: str | None = None,
-        time_desc: str | None = None,
-    ) -> Response[bytes]:
+        project_id: uuid.UUID,
+        session_id: uuid.UUID,
+        conn: Conn,
+        limit: PageLimit = 50,
+        cursor: Cursor = None,
+        time_desc: GoBool | None = None,
+    ) -> Envelope[event_store.EventPage]:
         """A page of the session's events."""
-        sid = parse_uuid("session_id", session_id)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            page = await event_store.list_events(
-                conn,
-                project_id_of(request),
-                sid,
-                limit=parse_limit(limit, default=50, low=1, high=200),
-                cursor=cursor or None,
-                time_desc=parse_bool("time_desc", time_desc, False),
-            )
-        return ok(page)
+        page = await event_store.list_events(
+            conn, project_id, session_id, limit=limit, cursor=cursor or None, time_desc=is_true(time_desc)
+        )
+        return envelope(page)
 
-    @get("/task")
+    @get("/task", responses=error_responses(400, 404))
     async def tasks(
         self,
-        request: Request[Any, Any, Any],
-        session_id: str,
-        limit: str | None = None,
-        cursor: str | None = None,
-        time_desc: str | None = None,
-    ) -> Response[bytes]:
+        project_id: uuid.UUID,
+        session_id: uuid.UUID,
+        conn: Conn,
+        limit: PageLimit = 20,
+        cursor: Cursor = None,
+        time_desc: GoBool | None = None,  # accepted as upstream does; the page is empty
+    ) -> Envelope[TaskPage]:
         """Always an empty page: this product does not extract tasks with an LLM (see README)."""
-        sid = parse_uuid("session_id", session_id)
-        parse_limit(limit, default=20, low=1, high=200)
-        parse_bool("time_desc", time_desc, False)
         if cursor:
             raise InvalidRequestError("invalid_cursor", "invalid cursor")
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            await require_session(conn, project_id_of(request), sid)
-        return ok({"items": [], "has_more": False})
+        await require_session(conn, project_id, session_id)
+        return envelope(TaskPage(items=[], has_more=False))

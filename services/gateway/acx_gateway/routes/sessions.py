@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import Parameter
 
 from acx.db import sessions as store
 from acx.db.idempotency import StoredResponse
 from acx.db.pool import Conn
 from acx.errors import InvalidRequestError, TooLargeError
-from acx_gateway.auth import project_id_of
-from acx_gateway.envelope import envelope_bytes, ok
+from acx_gateway.dependencies import SESSION_DEPENDENCIES
+from acx_gateway.envelope import Envelope, Reply, envelope, envelope_bytes, error_responses
 from acx_gateway.idempotency import idempotency_key, run_idempotent
-from acx_gateway.params import parse_bool, parse_json_object, parse_limit, parse_uuid
-from acx_gateway.routes._common import decode_body, gateway_state, reject_nul, reject_nul_text
+from acx_gateway.params import Cursor, GoBool, IdempotencyKey, PageLimit, is_true, parse_json_object, parse_uuid
+from acx_gateway.routes._common import reject_nul, reject_nul_text
+from acx_gateway.state import gateway_state
 
-__all__ = ["SessionController"]
+__all__ = ["ConfigsResult", "SessionController", "SessionItemController"]
 
 _CONFIGS_MAX_BYTES = 64 * 1024
 
 
 class CreateSession(msgspec.Struct):
-    """`POST /session` body; every field optional."""
+    """`POST /session` body; every field optional (older SDKs send no body at all)."""
 
     user: str | None = None
     disable_task_tracking: bool | None = None
     configs: dict[str, Any] | None = None
-    use_uuid: str | None = None
+    use_uuid: Annotated[str | None, msgspec.Meta(description="empty means a server-generated id")] = None
 
 
 class ConfigsBody(msgspec.Struct):
@@ -37,7 +40,14 @@ class ConfigsBody(msgspec.Struct):
     configs: dict[str, Any] | None = None
 
 
-def _checked_configs(configs: dict[str, Any] | None) -> dict[str, Any]:
+class ConfigsResult(msgspec.Struct):
+    """The configs after a merge."""
+
+    configs: dict[str, Any]
+
+
+def _checked_configs(body: ConfigsBody | None) -> dict[str, Any]:
+    configs = body.configs if body is not None else None
     if configs is None:
         raise InvalidRequestError("invalid_body", "configs is required and must be an object")
     encoded = msgspec.json.encode(configs)
@@ -48,101 +58,105 @@ def _checked_configs(configs: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class SessionController(Controller):
-    """`/session` resource."""
+    """`/session`: create and list."""
 
     path = "/session"
 
-    @post("/", status_code=201)
-    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    @post("/", status_code=201, responses=error_responses(400, 409, 413, 422))
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        project_id: uuid.UUID,
+        data: CreateSession | None = None,
+        idempotency: IdempotencyKey = None,
+    ) -> Response[Envelope[store.SessionRecord]]:
         """Create a session (optionally with a caller-chosen id: 409 if it is taken)."""
-        body = await decode_body(request, CreateSession)
+        body = data or CreateSession()
         reject_nul_text("user", body.user)
         session_id = parse_uuid("use_uuid", body.use_uuid) if body.use_uuid else None
-        configs = None if body.configs is None else _checked_configs(body.configs)
-        state = gateway_state(request)
+        configs = None if body.configs is None else _checked_configs(ConfigsBody(body.configs))
 
         async def create(conn: Conn) -> store.SessionRecord:
             return await store.create_session(
                 conn,
-                project_id_of(request),
+                project_id,
                 session_id=session_id,
                 user=body.user,
                 disable_task_tracking=bool(body.disable_task_tracking),
                 configs=configs,
             )
 
-        key = idempotency_key(request)
-        if key is not None:
+        pool = gateway_state(request).pool
+        # No `conn` dependency here: the idempotent path takes its own connection for its transaction.
+        if idempotency is None:
+            async with pool.connection() as conn:
+                return Response(envelope(await create(conn)), status_code=201)
 
-            async def perform(conn: Conn) -> StoredResponse:
-                return StoredResponse(201, envelope_bytes(await create(conn)))
+        async def perform(conn: Conn) -> StoredResponse:
+            return StoredResponse(201, envelope_bytes(await create(conn)))
 
-            response, _ = await run_idempotent(state.pool, request, key, perform)
-            return response
-        async with state.pool.connection() as conn:
-            session = await create(conn)
-        return ok(session, status=201)
+        response, _ = await run_idempotent(pool, request, idempotency_key(request) or idempotency, perform)
+        return response  # type: ignore[return-value]  # the recorded bytes of the same envelope
 
-    @get("/")
+    @get("/", responses=error_responses(400))
     async def list(
         self,
-        request: Request[Any, Any, Any],
+        project_id: uuid.UUID,
+        conn: Conn,
         user: str | None = None,
-        filter_by_configs: str | None = None,
-        limit: str | None = None,
-        cursor: str | None = None,
-        time_desc: str | None = None,
-    ) -> Response[bytes]:
+        filter_by_configs: Annotated[str | None, Parameter(description="JSON object the configs must contain")] = None,
+        limit: PageLimit = 20,
+        cursor: Cursor = None,
+        time_desc: GoBool | None = None,
+    ) -> Envelope[store.SessionPage]:
         """List the project's sessions, keyset-paginated."""
         reject_nul_text("user", user)
         configs_filter = parse_json_object("filter_by_configs", filter_by_configs)
         if configs_filter:
             reject_nul("filter_by_configs", msgspec.json.encode(configs_filter))
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            page = await store.list_sessions(
-                conn,
-                project_id_of(request),
-                user=user or None,
-                configs_filter=configs_filter,
-                limit=parse_limit(limit, default=20, low=1, high=200),
-                cursor=cursor or None,
-                time_desc=parse_bool("time_desc", time_desc, False),
-            )
-        return ok(page)
+        page = await store.list_sessions(
+            conn,
+            project_id,
+            user=user or None,
+            configs_filter=configs_filter,
+            limit=limit,
+            cursor=cursor or None,
+            time_desc=is_true(time_desc),
+        )
+        return envelope(page)
 
-    @delete("/{session_id:str}", status_code=200)
-    async def delete(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+
+class SessionItemController(Controller):
+    """`/session/{session}`: one session and its configs."""
+
+    path = "/session/{session:str}"
+    dependencies = SESSION_DEPENDENCIES
+
+    @delete("/", status_code=200, responses=error_responses(400, 404))
+    async def delete(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Reply:
         """Delete a session and everything in it."""
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            await store.delete_session(conn, project_id_of(request), parse_uuid("session_id", session_id))
-        return ok()
+        await store.delete_session(conn, project_id, session_id)
+        return Reply()
 
-    @get("/{session_id:str}/configs")
-    async def get_configs(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @get("/configs", responses=error_responses(400, 404))
+    async def get_configs(
+        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn
+    ) -> Envelope[store.SessionRecord]:
         """The whole session (there is no `GET /session/{id}` upstream)."""
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            session = await store.get_session(conn, project_id_of(request), parse_uuid("session_id", session_id))
-        return ok(session)
+        return envelope(await store.get_session(conn, project_id, session_id))
 
-    @put("/{session_id:str}/configs")
-    async def replace_configs(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @put("/configs", responses=error_responses(400, 404, 413))
+    async def replace_configs(
+        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn, data: ConfigsBody | None = None
+    ) -> Reply:
         """Replace the configs object."""
-        sid = parse_uuid("session_id", session_id)
-        configs = _checked_configs((await decode_body(request, ConfigsBody)).configs)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            await store.replace_configs(conn, project_id_of(request), sid, configs)
-        return ok()
+        await store.replace_configs(conn, project_id, session_id, _checked_configs(data))
+        return Reply()
 
-    @patch("/{session_id:str}/configs")
-    async def patch_configs(self, request: Request[Any, Any, Any], session_id: str) -> Response[bytes]:
+    @patch("/configs", responses=error_responses(400, 404, 413))
+    async def patch_configs(
+        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn, data: ConfigsBody | None = None
+    ) -> Envelope[ConfigsResult]:
         """Shallow-merge configs; a null value deletes its key."""
-        sid = parse_uuid("session_id", session_id)
-        configs = _checked_configs((await decode_body(request, ConfigsBody)).configs)
-        state = gateway_state(request)
-        async with state.pool.connection() as conn:
-            merged = await store.merge_configs(conn, project_id_of(request), sid, configs)
-        return ok({"configs": merged})
+        merged = await store.merge_configs(conn, project_id, session_id, _checked_configs(data))
+        return envelope(ConfigsResult(merged))

@@ -1,0 +1,81 @@
+"""Dependency providers: what a handler declares instead of parsing the request itself.
+
+    project_id   the caller's project (resolved by `BearerAuthMiddleware`), every `/api/v1` route
+    session_id   the `{session}` path segment as a UUID, every per-session route
+    paging       the page and edit parameters of a session read (`acx_gateway.pages`)
+    conn         a pooled database connection, returned to the pool once the handler is done
+
+Litestar resolves providers of the same depth concurrently in an anyio task group, which costs
+about 130 µs a request (measured: more than a cached page read spends in its handler). So the
+providers form a chain, project_id → session_id → paging → conn, that Litestar resolves one
+after another for about 10 µs each: each provider of `conn` follows the last key its routes have,
+without using its value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from litestar import Request
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from acx.db.pool import Conn
+from acx_gateway.auth import project_id_of
+from acx_gateway.pages import PageQuery, provide_page_query
+from acx_gateway.params import parse_uuid
+from acx_gateway.state import gateway_state
+
+__all__ = [
+    "API_DEPENDENCIES",
+    "PAGE_DEPENDENCIES",
+    "SESSION_DEPENDENCIES",
+    "SessionPath",
+    "connection",
+    "paged_connection",
+    "provide_project_id",
+    "provide_session_id",
+    "session_connection",
+]
+
+#: The path segment that names a session: `/session/{session:str}/…`. It is not called
+#: `session_id` because that is the name of the parsed UUID the handlers receive.
+SessionPath = Annotated[str, Parameter(description="The session's UUID", schema_extra={"format": "uuid"}, min_length=1)]
+
+
+async def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
+    """The project of the API key that authenticated the request."""
+    return project_id_of(request)
+
+
+async def provide_session_id(session: SessionPath, project_id: uuid.UUID) -> uuid.UUID:
+    """The session's id; 400 `invalid session_id: … is not a UUID` as upstream when it is not one."""
+    return parse_uuid("session_id", session)
+
+
+async def connection(request: Request[Any, Any, Any], project_id: uuid.UUID) -> AsyncIterator[Conn]:
+    """A pooled connection for a project-level route (an exception in the handler rolls it back)."""
+    async with gateway_state(request).pool.connection() as conn:
+        yield conn
+
+
+async def session_connection(request: Request[Any, Any, Any], session_id: uuid.UUID) -> AsyncIterator[Conn]:
+    """A pooled connection for a per-session route (after `session_id`, see the module doc)."""
+    async with gateway_state(request).pool.connection() as conn:
+        yield conn
+
+
+async def paged_connection(request: Request[Any, Any, Any], paging: PageQuery) -> AsyncIterator[Conn]:
+    """A pooled connection for a paged read (after `paging`, see the module doc)."""
+    async with gateway_state(request).pool.connection() as conn:
+        yield conn
+
+
+#: On the `/api/v1` router.
+API_DEPENDENCIES = {"project_id": Provide(provide_project_id), "conn": Provide(connection)}
+#: On every Controller under `/session/{session}`.
+SESSION_DEPENDENCIES = {"session_id": Provide(provide_session_id), "conn": Provide(session_connection)}
+#: On the handlers that read a page of a session.
+PAGE_DEPENDENCIES = {"paging": Provide(provide_page_query), "conn": Provide(paged_connection)}
