@@ -25,7 +25,7 @@ from acx_gateway.batcher import StoreBatcher
 from acx_gateway.dependencies import API_DEPENDENCIES
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import metrics_endpoint, observability_middleware, publish_pool_stats_forever
-from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config
+from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config, openapi_document
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.render_queue import RenderQueue
 from acx_gateway.routes.assets import AssetController, public_material
@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Litestar:
         security=[BEARER],
     )
     return Litestar(
-        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, inspector_router()],
+        route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_document, inspector_router()],
         middleware=[observability_middleware, allow_header_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,

@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import PathParameter
 
 from acx.db.pool import Conn
 from acx_gateway.auth import project_id_of
@@ -32,6 +32,10 @@ __all__ = [
     "API_DEPENDENCIES",
     "PAGE_DEPENDENCIES",
     "SESSION_DEPENDENCIES",
+    "Connection",
+    "Paging",
+    "ProjectId",
+    "SessionId",
     "SessionPath",
     "connection",
     "paged_connection",
@@ -40,9 +44,15 @@ __all__ = [
     "session_connection",
 ]
 
+#: What handlers declare to receive a provider's value.
+ProjectId = NamedDependency[uuid.UUID]
+SessionId = NamedDependency[uuid.UUID]
+Paging = NamedDependency[PageQuery]
+Connection = NamedDependency[Conn]
+
 #: The path segment that names a session: `/session/{session:str}/…`. It is not called
 #: `session_id` because that is the name of the parsed UUID the handlers receive.
-SessionPath = Annotated[str, Parameter(description="The session's UUID", schema_extra={"format": "uuid"}, min_length=1)]
+SessionPath = Annotated[str, PathParameter(description="The session's UUID", schema_extra={"format": "uuid"})]
 
 
 async def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
@@ -50,24 +60,24 @@ async def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
     return project_id_of(request)
 
 
-async def provide_session_id(session: SessionPath, project_id: uuid.UUID) -> uuid.UUID:
+async def provide_session_id(session: SessionPath, project_id: ProjectId) -> uuid.UUID:
     """The session's id; 400 `invalid session_id: … is not a UUID` as upstream when it is not one."""
     return parse_uuid("session_id", session)
 
 
-async def connection(request: Request[Any, Any, Any], project_id: uuid.UUID) -> AsyncIterator[Conn]:
+async def connection(request: Request[Any, Any, Any], project_id: ProjectId) -> AsyncIterator[Conn]:
     """A pooled connection for a project-level route (an exception in the handler rolls it back)."""
     async with gateway_state(request).pool.connection() as conn:
         yield conn
 
 
-async def session_connection(request: Request[Any, Any, Any], session_id: uuid.UUID) -> AsyncIterator[Conn]:
+async def session_connection(request: Request[Any, Any, Any], session_id: SessionId) -> AsyncIterator[Conn]:
     """A pooled connection for a per-session route (after `session_id`, see the module doc)."""
     async with gateway_state(request).pool.connection() as conn:
         yield conn
 
 
-async def paged_connection(request: Request[Any, Any, Any], paging: PageQuery) -> AsyncIterator[Conn]:
+async def paged_connection(request: Request[Any, Any, Any], paging: Paging) -> AsyncIterator[Conn]:
     """A pooled connection for a paged read (after `paging`, see the module doc)."""
     async with gateway_state(request).pool.connection() as conn:
         yield conn

@@ -2,12 +2,15 @@
 
 Every parameter, body and response of the document comes from the handlers' signatures and the
 Structs they return (`acx_gateway.envelope.error_responses` adds the error statuses); nothing
-restates the API by hand. It is served at `GET /openapi.json`.
+restates the API by hand. It is served at `GET /openapi.json` (and Litestar's own
+`/schema/openapi.json`).
 """
 
 from __future__ import annotations
 
-from litestar import Litestar
+from typing import Any
+
+from litestar import Litestar, Request, get
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -15,24 +18,29 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BEARER", "allow_header_middleware", "openapi_config"]
+__all__ = ["BEARER", "allow_header_middleware", "openapi_config", "openapi_document"]
 
 #: The security requirement of every `/api/v1` route but the public material URL.
 BEARER: dict[str, list[str]] = {"bearer": []}
 
 
 def openapi_config() -> OpenAPIConfig:
-    """Served at `/openapi.json` (public); no UI pages."""
+    """The document's metadata and security scheme; JSON only, no UI pages."""
     return OpenAPIConfig(
         title="acx — Acontext-compatible message store",
         version="1.0.0",
-        path="/",
-        render_plugins=[JsonRenderPlugin(path="/openapi.json")],
+        render_plugins=[JsonRenderPlugin()],
         use_handler_docstrings=True,
         components=Components(
             security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="sk-ac-… project key")}
         ),
     )
+
+
+@get("/openapi.json", include_in_schema=False, media_type="application/json", sync_to_thread=False)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The OpenAPI document (public), where clients and schemathesis look for it."""
+    return request.app.openapi_schema.to_schema()
 
 
 def _allowed_methods(app: Litestar) -> dict[str, bytes]:

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Annotated, NamedTuple
 
 import msgspec
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 
 from acx import codecs, metrics, rendering, tokens
 from acx.db.events import EventRecord
@@ -20,7 +21,7 @@ from acx.db.messages import MessageRow, Page, read_page
 from acx.db.pool import Conn
 from acx.editing import Strategy, apply_strategies, parse_strategies
 from acx.model import Message
-from acx_gateway.params import Cursor, GoBool, is_true
+from acx_gateway.params import Cursor, TimeDesc, is_true
 
 __all__ = [
     "MessagesPage",
@@ -47,12 +48,12 @@ class PageQuery(NamedTuple):
 
 
 async def provide_page_query(
-    session_id: uuid.UUID,  # after session_id, to keep dependency resolution sequential (see dependencies)
-    limit: Annotated[int, Parameter(ge=0, le=200, description="0 or absent: the whole session")] = 0,
+    session_id: NamedDependency[uuid.UUID],  # resolved after it: see acx_gateway.dependencies
+    limit: Annotated[int, QueryParameter(ge=0, le=200, description="0 or absent: the whole session")] = 0,
     cursor: Cursor = None,
-    time_desc: GoBool | None = None,
-    edit_strategies: Annotated[str | None, Parameter(description="JSON array of {type, params}")] = None,
-    pin_editing_strategies_at_message: str | None = None,
+    time_desc: TimeDesc = None,
+    edit_strategies: Annotated[str | None, QueryParameter(description="JSON array of {type, params}")] = None,
+    pin_editing_strategies_at_message: FromQuery[str | None] = None,
 ) -> PageQuery:
     """Litestar dependency: the page and edit parameters of a read of a session."""
     return PageQuery(

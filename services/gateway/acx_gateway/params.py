@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, QueryParameter
 
 from acx.codecs import Format, ProviderFormat
 from acx.errors import InvalidRequestError
@@ -18,6 +18,7 @@ __all__ = [
     "IdempotencyKey",
     "PageLimit",
     "ProviderQuery",
+    "TimeDesc",
     "is_true",
     "parse_bool",
     "parse_choice",
@@ -33,19 +34,21 @@ _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 #: empty means the default.
 GoBool = Literal["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False", ""]
 #: A message format; empty means `openai`, as upstream.
-FormatQuery = Annotated[Format | Literal[""], Parameter(description="empty or absent: openai")]
+FormatQuery = Annotated[Format | Literal[""], QueryParameter(description="empty or absent: openai")]
 #: A provider's request format; empty means `openai`.
-ProviderQuery = Annotated[ProviderFormat | Literal[""], Parameter(description="empty or absent: openai")]
+ProviderQuery = Annotated[ProviderFormat | Literal[""], QueryParameter(description="empty or absent: openai")]
 #: How many items a listing page holds.
-PageLimit = Annotated[int, Parameter(ge=1, le=200)]
+PageLimit = Annotated[int, QueryParameter(ge=1, le=200)]
 #: An opaque `next_cursor` of the previous page.
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")]
+#: `time_desc`: newest first.
+TimeDesc = Annotated[GoBool | None, QueryParameter(description="newest first")]
 
 #: The `Idempotency-Key` header of a POST write (validated by `acx_gateway.idempotency`).
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         description="1-255 printable ASCII characters; a retry with the same key replays the first response",
     ),
 ]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from acx import material
 from acx.db.assets import get_asset, session_asset
-from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError, NotFoundError
-from acx_gateway.dependencies import SESSION_DEPENDENCIES
+from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
 from acx_gateway.envelope import error_responses
 from acx_gateway.state import gateway_state
 
@@ -34,11 +32,11 @@ class AssetController(Controller):
     @get("/download", media_type="application/octet-stream", responses=error_responses(400, 404))
     async def download(
         self,
-        project_id: uuid.UUID,
-        session_id: uuid.UUID,
-        conn: Conn,
+        project_id: ProjectId,
+        session_id: SessionId,
+        conn: Connection,
         s3_key: Annotated[
-            str | None, Parameter(description="`asset.s3_key` of a part", pattern=_ASSET_KEY.pattern)
+            str | None, QueryParameter(description="`asset.s3_key` of a part", schema_extra=_KEY_SCHEMA)
         ] = None,
     ) -> bytes:
         """The bytes of an asset used in this session (`s3_key` as in a part's `asset`)."""
@@ -56,8 +54,8 @@ def _material_not_found() -> NotFoundError:
     return NotFoundError("material_not_found", "material not found")
 
 
-@get("/api/v1/material/{token:str}", security=[], responses=error_responses(404, public=True))
-async def public_material(request: Request[Any, Any, Any], token: str) -> Response[bytes]:
+@get("/api/v1/material/{token:str}", security=[], responses=error_responses(400, 404, public=True))
+async def public_material(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[bytes]:
     """An asset through a signed, expiring public URL (no API key)."""
     state = gateway_state(request)
     granted = material.verify(token, state.settings.secret_pepper)

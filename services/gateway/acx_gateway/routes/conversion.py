@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 
 from acx import codecs, rendering, tokens
-from acx.db.pool import Conn
 from acx.errors import InvalidRequestError
 from acx.model import Message
-from acx_gateway.dependencies import PAGE_DEPENDENCIES, SESSION_DEPENDENCIES
+from acx_gateway.dependencies import PAGE_DEPENDENCIES, SESSION_DEPENDENCIES, Connection, Paging, ProjectId, SessionId
 from acx_gateway.envelope import Envelope, envelope, error_responses
-from acx_gateway.pages import PageQuery, edit_page, read_session_page
+from acx_gateway.pages import edit_page, read_session_page
 from acx_gateway.params import ProviderQuery, parse_choice
 
 __all__ = ["ConvertController", "RenderController"]
@@ -54,10 +53,10 @@ class RenderController(Controller):
     @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def render(
         self,
-        project_id: uuid.UUID,
-        session_id: uuid.UUID,
-        paging: PageQuery,
-        conn: Conn,
+        project_id: ProjectId,
+        session_id: SessionId,
+        paging: Paging,
+        conn: Connection,
         format: ProviderQuery = "openai",
     ) -> Envelope[RequestView]:
         """The session (or a page of it) as one provider request: merged turns, hoisted system."""
@@ -93,7 +92,7 @@ class ConvertController(Controller):
     path = "/convert"
 
     @post("/", status_code=200, responses=error_responses(400))
-    async def convert(self, data: ConvertBody | None = None) -> Envelope[Any]:
+    async def convert(self, data: JSONBody[ConvertBody | None] = None) -> Envelope[Any]:
         """Convert `input` (a conversation in `from` format) to the `to` format's request shape."""
         body = data or ConvertBody()
         source = _provider_format("from", body.source_format)

@@ -8,19 +8,19 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 
 from acx import rendering, tokens
 from acx.db import events as event_store
 from acx.db import messages as message_store
 from acx.db import renderings as render_store
-from acx.db.pool import Conn
 from acx.db.session_copy import copy_session
 from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError
 from acx.pipeline import render_and_store
-from acx_gateway.dependencies import SESSION_DEPENDENCIES
+from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
 from acx_gateway.envelope import Envelope, envelope, error_responses
-from acx_gateway.params import Cursor, GoBool, PageLimit, is_true
+from acx_gateway.params import Cursor, PageLimit, TimeDesc, is_true
 from acx_gateway.routes._common import reject_nul, reject_nul_text
 
 __all__ = [
@@ -84,13 +84,15 @@ class SessionOpsController(Controller):
     dependencies = SESSION_DEPENDENCIES
 
     @post("/copy", status_code=200, responses=error_responses(400, 404, 413))
-    async def copy(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Envelope[CopyResult]:
+    async def copy(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Envelope[CopyResult]:
         """Fork the session: same user and configs, every message in the same order with new ids."""
         new_id = await copy_session(conn, project_id, session_id)
         return envelope(CopyResult(session_id, new_id))
 
     @get("/token_counts", responses=error_responses(400, 404))
-    async def token_counts(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Envelope[TokenCounts]:
+    async def token_counts(
+        self, project_id: ProjectId, session_id: SessionId, conn: Connection
+    ) -> Envelope[TokenCounts]:
         """Total tokens of the session from the stored per-message counts."""
         total = await message_store.token_total(conn, project_id, session_id)
         uncounted = sum(tokens.count_tokens(rendering.decode_stored(parts)) for parts in total.uncounted_parts)
@@ -98,7 +100,7 @@ class SessionOpsController(Controller):
 
     @get("/observing_status", responses=error_responses(400, 404))
     async def observing_status(
-        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn
+        self, project_id: ProjectId, session_id: SessionId, conn: Connection
     ) -> Envelope[ObservingStatus]:
         """The converter's progress on this session: rendered, being rendered, waiting."""
         await require_session(conn, project_id, session_id)
@@ -114,16 +116,16 @@ class SessionOpsController(Controller):
         )
 
     @post("/flush", status_code=200, responses=error_responses(400, 404))
-    async def flush(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Envelope[FlushResult]:
+    async def flush(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Envelope[FlushResult]:
         """Render the session's pending messages now; returns once their renderings are stored."""
         await require_session(conn, project_id, session_id)
         pending = await render_store.pending_in_session(conn, session_id)
         await render_and_store(conn, await render_store.claim_for_render(conn, pending))
         return envelope(FlushResult(status=0, errmsg=""))
 
-    @post("/events", responses=error_responses(400, 404))
+    @post("/events", status_code=200, responses=error_responses(400, 404))
     async def add_event(
-        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn, data: EventBody | None = None
+        self, project_id: ProjectId, session_id: SessionId, conn: Connection, data: JSONBody[EventBody | None] = None
     ) -> Envelope[event_store.EventRecord]:
         """Append an event `{type, data}` to the session."""
         body = data or EventBody()
@@ -140,12 +142,12 @@ class SessionOpsController(Controller):
     @get("/events", responses=error_responses(400, 404))
     async def list_events(
         self,
-        project_id: uuid.UUID,
-        session_id: uuid.UUID,
-        conn: Conn,
+        project_id: ProjectId,
+        session_id: SessionId,
+        conn: Connection,
         limit: PageLimit = 50,
         cursor: Cursor = None,
-        time_desc: GoBool | None = None,
+        time_desc: TimeDesc = None,
     ) -> Envelope[event_store.EventPage]:
         """A page of the session's events."""
         page = await event_store.list_events(
@@ -156,12 +158,12 @@ class SessionOpsController(Controller):
     @get("/task", responses=error_responses(400, 404))
     async def tasks(
         self,
-        project_id: uuid.UUID,
-        session_id: uuid.UUID,
-        conn: Conn,
+        project_id: ProjectId,
+        session_id: SessionId,
+        conn: Connection,
         limit: PageLimit = 20,
         cursor: Cursor = None,
-        time_desc: GoBool | None = None,  # accepted as upstream does; the page is empty
+        time_desc: TimeDesc = None,  # accepted as upstream does; the page is empty
     ) -> Envelope[TaskPage]:
         """Always an empty page: this product does not extract tasks with an LLM (see README)."""
         if cursor:

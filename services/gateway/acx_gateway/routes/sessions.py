@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from acx.db import sessions as store
 from acx.db.idempotency import StoredResponse
-from acx.db.pool import Conn
 from acx.errors import InvalidRequestError, TooLargeError
-from acx_gateway.dependencies import SESSION_DEPENDENCIES
+from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
 from acx_gateway.envelope import Envelope, Reply, envelope, envelope_bytes, error_responses
 from acx_gateway.idempotency import idempotency_key, run_idempotent
-from acx_gateway.params import Cursor, GoBool, IdempotencyKey, PageLimit, is_true, parse_json_object, parse_uuid
+from acx_gateway.params import Cursor, IdempotencyKey, PageLimit, TimeDesc, is_true, parse_json_object, parse_uuid
 from acx_gateway.routes._common import reject_nul, reject_nul_text
 from acx_gateway.state import gateway_state
 
@@ -66,8 +64,8 @@ class SessionController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        project_id: uuid.UUID,
-        data: CreateSession | None = None,
+        project_id: ProjectId,
+        data: JSONBody[CreateSession | None] = None,
         idempotency: IdempotencyKey = None,
     ) -> Response[Envelope[store.SessionRecord]]:
         """Create a session (optionally with a caller-chosen id: 409 if it is taken)."""
@@ -76,7 +74,7 @@ class SessionController(Controller):
         session_id = parse_uuid("use_uuid", body.use_uuid) if body.use_uuid else None
         configs = None if body.configs is None else _checked_configs(ConfigsBody(body.configs))
 
-        async def create(conn: Conn) -> store.SessionRecord:
+        async def create(conn: Connection) -> store.SessionRecord:
             return await store.create_session(
                 conn,
                 project_id,
@@ -92,7 +90,7 @@ class SessionController(Controller):
             async with pool.connection() as conn:
                 return Response(envelope(await create(conn)), status_code=201)
 
-        async def perform(conn: Conn) -> StoredResponse:
+        async def perform(conn: Connection) -> StoredResponse:
             return StoredResponse(201, envelope_bytes(await create(conn)))
 
         response, _ = await run_idempotent(pool, request, idempotency_key(request) or idempotency, perform)
@@ -101,13 +99,15 @@ class SessionController(Controller):
     @get("/", responses=error_responses(400))
     async def list(
         self,
-        project_id: uuid.UUID,
-        conn: Conn,
-        user: str | None = None,
-        filter_by_configs: Annotated[str | None, Parameter(description="JSON object the configs must contain")] = None,
+        project_id: ProjectId,
+        conn: Connection,
+        user: FromQuery[str | None] = None,
+        filter_by_configs: Annotated[
+            str | None, QueryParameter(description="JSON object the configs must contain")
+        ] = None,
         limit: PageLimit = 20,
         cursor: Cursor = None,
-        time_desc: GoBool | None = None,
+        time_desc: TimeDesc = None,
     ) -> Envelope[store.SessionPage]:
         """List the project's sessions, keyset-paginated."""
         reject_nul_text("user", user)
@@ -133,21 +133,21 @@ class SessionItemController(Controller):
     dependencies = SESSION_DEPENDENCIES
 
     @delete("/", status_code=200, responses=error_responses(400, 404))
-    async def delete(self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn) -> Reply:
+    async def delete(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Reply:
         """Delete a session and everything in it."""
         await store.delete_session(conn, project_id, session_id)
         return Reply()
 
     @get("/configs", responses=error_responses(400, 404))
     async def get_configs(
-        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn
+        self, project_id: ProjectId, session_id: SessionId, conn: Connection
     ) -> Envelope[store.SessionRecord]:
         """The whole session (there is no `GET /session/{id}` upstream)."""
         return envelope(await store.get_session(conn, project_id, session_id))
 
     @put("/configs", responses=error_responses(400, 404, 413))
     async def replace_configs(
-        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn, data: ConfigsBody | None = None
+        self, project_id: ProjectId, session_id: SessionId, conn: Connection, data: JSONBody[ConfigsBody | None] = None
     ) -> Reply:
         """Replace the configs object."""
         await store.replace_configs(conn, project_id, session_id, _checked_configs(data))
@@ -155,7 +155,7 @@ class SessionItemController(Controller):
 
     @patch("/configs", responses=error_responses(400, 404, 413))
     async def patch_configs(
-        self, project_id: uuid.UUID, session_id: uuid.UUID, conn: Conn, data: ConfigsBody | None = None
+        self, project_id: ProjectId, session_id: SessionId, conn: Connection, data: JSONBody[ConfigsBody | None] = None
     ) -> Envelope[ConfigsResult]:
         """Shallow-merge configs; a null value deletes its key."""
         merged = await store.merge_configs(conn, project_id, session_id, _checked_configs(data))
