@@ -46,6 +46,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     render_job_timeout_seconds: int = 30
     rate_limit_rps: float = 1000.0
     rate_limit_burst: int = 2000
+    #: Gateway processes granian runs (`acx-gateway`).
+    web_workers: int = 1
+    #: Where prometheus-client keeps per-process metric files when several processes share one
+    #: `/metrics` (prometheus-client also reads this variable itself, at import).
+    prometheus_multiproc_dir: str | None = None
 
     @property
     def root_api_key(self) -> str:
@@ -61,28 +66,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return f"http://{host}:{self.port}"
 
 
-_FIELDS = {
-    "DATABASE_URL": "database_url",
-    "REDIS_URL": "redis_url",
-    "ROOT_API_BEARER_TOKEN": "root_api_bearer_token",
-    "SECRET_PEPPER": "secret_pepper",
-    "HOST": "host",
-    "PORT": "port",
-    "DATA_DIR": "data_dir",
-    "DB_POOL_MIN": "db_pool_min",
-    "DB_POOL_MAX": "db_pool_max",
-    "DB_POOL_TIMEOUT": "db_pool_timeout",
-    "LOG_LEVEL": "log_level",
-    "LOG_FORMAT": "log_format",
-    "MAX_BODY_BYTES": "max_body_bytes",
-    "MAX_UPLOAD_BYTES": "max_upload_bytes",
-    "EXTERNAL_URL": "external_url",
-    "WORKER_METRICS_PORT": "worker_metrics_port",
-    "SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
-    "RENDER_JOB_TIMEOUT_SECONDS": "render_job_timeout_seconds",
-    "RATE_LIMIT_RPS": "rate_limit_rps",
-    "RATE_LIMIT_BURST": "rate_limit_burst",
-}
+def _environment_names() -> dict[str, str]:
+    """Each setting's environment variable: its field name upper-cased (`db_pool_max` → DB_POOL_MAX)."""
+    return {field.upper(): field for field in Settings.__struct_fields__}
+
+
+_ENVIRONMENT = _environment_names()
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,7 +81,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ConfigError: a value has the wrong type or is out of range.
     """
     env = os.environ if environ is None else environ
-    raw = {field: env[name] for name, field in _FIELDS.items() if env.get(name, "").strip()}
+    raw = {field: env[name] for name, field in _ENVIRONMENT.items() if env.get(name, "").strip()}
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as exc:
@@ -108,7 +97,7 @@ def _decode_path(kind: type, value: object) -> object:
 
 
 def _env_name(message: str) -> str:
-    for name, field in _FIELDS.items():
+    for name, field in _ENVIRONMENT.items():
         message = message.replace(f"`$.{field}`", name)
     return message
 
@@ -143,6 +132,7 @@ def _validate(settings: Settings) -> None:
         (s.log_format in ("auto", "json", "console"), "LOG_FORMAT must be one of auto, json, console"),
         (s.max_body_bytes >= 1024, "MAX_BODY_BYTES must be at least 1024"),
         (s.max_upload_bytes > 0, "MAX_UPLOAD_BYTES must be > 0"),
+        (s.web_workers >= 1, "WEB_WORKERS must be >= 1"),
     ]
     for valid, problem in rules:
         if not valid:

@@ -7,7 +7,6 @@ processes at scrape time, which is why gauges declare a `multiprocess_mode`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from importlib import metadata
 
@@ -100,9 +99,10 @@ def record_pool_stats(stats: Mapping[str, int]) -> None:
     DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
 
 
-def exposition() -> bytes:
-    """The text exposition of this process, or of all processes in multiprocess mode."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def exposition(multiprocess_dir: str | None) -> bytes:
+    """The text exposition of this process, or of all processes when `multiprocess_dir` is set
+    (`Settings.prometheus_multiproc_dir`; prometheus-client reads the variable itself, at import)."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)

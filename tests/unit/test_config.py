@@ -92,3 +92,15 @@ def test_invalid_value_names_the_variable(name: str, value: str) -> None:
 def test_pool_min_above_max_is_rejected() -> None:
     with pytest.raises(ConfigError, match="DB_POOL_MIN"):
         load_settings({"DB_POOL_MIN": "8", "DB_POOL_MAX": "4"})
+
+
+def test_every_field_is_read_from_its_upper_cased_name() -> None:
+    """The environment map is derived from the fields: a new setting cannot be forgotten in it."""
+    settings = load_settings({"WEB_WORKERS": "3", "PROMETHEUS_MULTIPROC_DIR": "/tmp/prom", "DB_POOL_MAX": "7"})
+    assert (settings.web_workers, settings.prometheus_multiproc_dir, settings.db_pool_max) == (3, "/tmp/prom", 7)
+
+
+@pytest.mark.parametrize(("name", "value"), [("WEB_WORKERS", "0"), ("WEB_WORKERS", "two")])
+def test_bad_web_workers(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})

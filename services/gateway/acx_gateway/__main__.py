@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from granian.constants import Interfaces
@@ -43,7 +42,7 @@ def main() -> None:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        workers=int(os.environ.get("WEB_WORKERS", "1")),
+        workers=settings.web_workers,
         log_access=False,
         log_dictconfig=_GRANIAN_LOGGING,
     ).serve()

@@ -100,8 +100,9 @@ os.register_at_fork(after_in_child=_new_id_prefix)
 @get("/metrics", media_type=metrics.CONTENT_TYPE, include_in_schema=False)
 async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus exposition (unauthenticated; expose it only inside the cluster)."""
-    metrics.record_pool_stats(gateway_state(request).pool.get_stats())
-    return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+    state = gateway_state(request)
+    metrics.record_pool_stats(state.pool.get_stats())
+    return Response(metrics.exposition(state.settings.prometheus_multiproc_dir), media_type=metrics.CONTENT_TYPE)
 
 
 async def publish_pool_stats_forever(pool: Pool) -> None:
