@@ -29,6 +29,7 @@ from tests.e2e.image._pod import (
     mounted_image,
     start_container,
 )
+from tests.e2e.image._proxy import tcp_database_url
 from tests.integration._processes import free_port
 from tests.kustomize import CONVERTER, GATEWAY, OVERLAY_MANIFESTS, Manifest, find
 
@@ -167,10 +168,18 @@ def image_fs() -> Iterator[MountedImage]:
 
 
 @pytest.fixture(scope="session")
+def container_database_url(database_url: str) -> Iterator[str]:
+    """The test database as the containers reach it: over TCP, as in a cluster."""
+    with tcp_database_url(database_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def deployment(
     image_fs: MountedImage,
     image_config: ImageConfig,
     database_url: str,
+    container_database_url: str,
     redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Deployment]:
@@ -181,7 +190,7 @@ def deployment(
     root_token = secrets.token_urlsafe(24)
     root_key = f"{TOKEN_PREFIX}{root_token}"  # what clients send for ROOT_API_BEARER_TOKEN
     real_secrets = {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": container_database_url,
         "REDIS_URL": redis_url,
         "ROOT_API_BEARER_TOKEN": root_token,
         "SECRET_PEPPER": secrets.token_hex(32),
