@@ -19,11 +19,10 @@ from tests.kustomize import (
     port_number,
 )
 
-from acx.config import _FIELDS as CONFIG_ENV_NAMES
-from acx.config import load_settings
+from acx.config import Settings, load_settings
 
-# Environment variables the services read besides acx.config's (granian workers, prometheus-client).
-EXTRA_ENV_NAMES: Final = {"WEB_WORKERS", "PROMETHEUS_MULTIPROC_DIR"}
+# Every setting is read from the environment variable named like its field, upper-cased.
+CONFIG_ENV_NAMES: Final = {field.upper() for field in Settings.__struct_fields__}
 SECRET_ENV_NAMES: Final = {"DATABASE_URL", "REDIS_URL", "ROOT_API_BEARER_TOKEN", "SECRET_PEPPER"}
 
 
@@ -154,7 +153,7 @@ def test_configuration_is_valid_for_the_services(overlay: list[Manifest]) -> Non
     secret = find(overlay, "Secret", "acx-secrets")["stringData"]
     assert set(secret) == SECRET_ENV_NAMES
     assert not set(config) & SECRET_ENV_NAMES, "secrets belong in the Secret"
-    known = set(CONFIG_ENV_NAMES) | EXTRA_ENV_NAMES
+    known = CONFIG_ENV_NAMES
     assert set(config) <= known, f"unknown settings: {sorted(set(config) - known)}"
     assert all(isinstance(value, str) for value in [*config.values(), *secret.values()])
     # The services would accept this configuration (placeholders included: they are syntactically valid).
