@@ -44,9 +44,13 @@ class Gateway:
         return f"{self.base_url}/ui/"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """Gateway and converter processes on free ports, for the browser tests."""
+    """Gateway and converter processes on free ports, for the browser tests.
+
+    Package scope: they share the session's databases, so they must be gone before other test
+    packages run (a second converter would render what those tests expect to stay pending).
+    """
     logs = tmp_path_factory.mktemp("e2e-logs")
     for _attempt in range(2):  # another process may take the free port before the gateway binds it
         port = free_port()
@@ -69,12 +73,12 @@ def gateway(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPath
     gateway_process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium per test module (each test gets its own context).
+    """One headless Chromium for these tests (each test gets its own context).
 
-    Module scope, not session: Playwright's sync API keeps an event loop running in this thread
-    while it is open, and pytest-asyncio tests of later modules could not start theirs.
+    Package scope, not session: Playwright's sync API keeps an event loop running in this thread
+    while it is open, and the pytest-asyncio tests of other packages could not start theirs.
     """
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is missing (make test installs Debian's chromium package)")

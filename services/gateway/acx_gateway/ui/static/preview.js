@@ -58,10 +58,11 @@ export function previewForm({ onPreview, onClear }) {
 /** Read the whole session with the strategies applied; compare with the stored messages. */
 export async function runPreview(api, sessionId, strategies, format) {
   const query = { format: "acontext", edit_strategies: JSON.stringify(strategies), with_asset_public_url: false };
-  const edited = await api.messages(sessionId, query);
   const original = await api.messages(sessionId, { format: "acontext", with_asset_public_url: false });
+  const edited = await api.messages(sessionId, query);
   const before = new Map(original.ids.map((id, i) => [id, JSON.stringify(original.items[i].parts)]));
-  const kept = new Set(edited.ids);
+  // A message stored between the two reads is neither kept nor dropped here.
+  const kept = new Set(edited.ids.filter((id) => before.has(id)));
   const changed = new Set();
   const editedItems = new Map();
   edited.ids.forEach((id, i) => {
