@@ -122,6 +122,35 @@ async def test_one_session_keeps_arrival_order_and_coalesces(pool: Pool, project
     assert head == (60, found[-1][1])
 
 
+async def staggered(batcher: StoreBatcher, requests: list[StoreRequest], every: int = 5) -> list[StoredMessage]:
+    """Start the stores a few at a time, so later ones arrive while earlier batches are written
+    (and chain behind them)."""
+    tasks: list[asyncio.Task[StoredMessage]] = []
+    for i, req in enumerate(requests):
+        tasks.append(asyncio.create_task(stored(batcher, req)))
+        if i % every == every - 1:
+            await asyncio.sleep(0.001)
+    return await asyncio.gather(*tasks)
+
+
+async def test_stores_arriving_during_a_write_chain_in_order(pool: Pool, project: uuid.UUID) -> None:
+    """Stores trickling into one session while its batches are written: arrival order, parents
+    chained, no store lost or doubled, far fewer commits than stores."""
+    batcher = StoreBatcher(pool, Committed(), flushers=4)
+    session = await new_session(pool, project)
+    texts = [f"trickle {i}" for i in range(80)]
+    try:
+        await stored(batcher, request(project, session, "first"))  # the head is known from here on
+        results = await staggered(batcher, [request(project, session, t) for t in texts])
+    finally:
+        await batcher.close()
+    found = await rows(pool, session)
+    assert [msgspec.json.decode(raw)["content"] for raw, *_ in found] == ["first", *texts]
+    assert [r.id for r in results] == [row[1] for row in found[1:]]
+    assert [row[2] for row in found] == [None, *(row[1] for row in found[:-1])]
+    assert len({row[3] for row in found}) < 60
+
+
 async def test_many_sessions_share_commits(pool: Pool, project: uuid.UUID) -> None:
     """Stores over 20 sessions, each session in order, in far fewer transactions than stores."""
     batcher = StoreBatcher(pool, Committed(), flushers=2)
@@ -149,8 +178,8 @@ async def test_two_batchers_on_one_session_interleave_without_loss(
     try:
         for round_ in range(3):  # rounds: each batcher's cached head goes stale in between
             await asyncio.gather(
-                *(stored(first, request(project, session, f"a{round_}-{i}")) for i in range(15)),
-                *(stored(second, request(project, session, f"b{round_}-{i}")) for i in range(15)),
+                staggered(first, [request(project, session, f"a{round_}-{i}") for i in range(15)], every=3),
+                staggered(second, [request(project, session, f"b{round_}-{i}") for i in range(15)], every=3),
             )
     finally:
         await first.close()

@@ -1,14 +1,18 @@
 """Coalescing concurrent message stores into shared statements.
 
-Requests wait on futures, queued per session. A few flusher tasks each take whole sessions'
-queues (up to `max_batch` requests) and write them with one statement and one commit. A session is
-in at most one batch at a time, so concurrent stores into one hot session coalesce into its next
-batch instead of colliding on its row lock, and its order is the order the requests arrived in.
+Requests wait on futures, queued per session (a lane). A few flusher tasks each take whole
+sessions' queues (up to `max_batch` requests) and write them with one statement and one commit,
+so concurrent stores into one hot session coalesce into its next batch instead of colliding on
+its row lock, and a session's messages take the order their requests arrived in.
 
-Sessions whose head this process knows (it wrote their last message) take the fast path
-(`write_known`: decoded before the database is touched, one autocommit statement); the others,
-sessions another process wrote to meanwhile, and requests that write more than their message
-(uploads, an Idempotency-Key) take `write_locked`, one transaction.
+Sessions whose head this process knows (it wrote their last message) take the fast path: blobs
+are decoded before the database is touched (`plan_stores`) and the batch is one autocommit
+statement (`write_known`). While a fast batch of a session is being written, the next one may
+already be sent, planned from the head the first will leave: its statement waits for the first
+one's row lock and commits right after it (one chained batch at most). The others (sessions
+another process wrote to meanwhile, requests that write more than their message: uploads, an
+Idempotency-Key) take `write_locked`, one transaction; a chained batch that falls back to it
+waits for its predecessor first, so arrival order holds.
 
 Waiters are answered as soon as their commit returns; render jobs are queued by a background task,
 off the commit's path. No request waits unboundedly: one still unwritten after `max_wait` seconds
@@ -29,8 +33,10 @@ from acx.db.message_writes import (
     Replayed,
     SessionHead,
     StoredMessage,
+    StorePlan,
     StoreRequest,
     Written,
+    plan_stores,
     write_known,
     write_locked,
 )
@@ -43,6 +49,7 @@ _CLOSE_WAIT = 10.0
 _ENQUEUE_CLOSE_WAIT = 3.0
 _JOB_MAX_MESSAGES = 512
 _KNOWN_SESSIONS = 10_000
+_MAX_IN_FLIGHT = 2  # per session: one batch being written, one chained behind it
 
 OnCommitted = Callable[[list[uuid.UUID], list[str]], Awaitable[None]]
 
@@ -54,6 +61,30 @@ class _Pending:
     future: asyncio.Future[StoredMessage | Replayed | AcxError] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+
+
+@dataclass
+class _Lane:
+    """A session's waiting stores and its batches in flight."""
+
+    waiting: collections.deque[_Pending] = field(default_factory=collections.deque)
+    in_flight: int = 0
+    #: Head after the last batch sent, when that batch took the fast path (else None).
+    head: SessionHead | None = None
+    #: Set once the last batch sent is finished.
+    last_done: asyncio.Event | None = None
+    ready: bool = False  # listed in StoreBatcher._ready
+
+
+@dataclass
+class _Batch:
+    pendings: dict[uuid.UUID, list[_Pending]] = field(default_factory=dict)
+    plans: dict[uuid.UUID, StorePlan] = field(default_factory=dict)
+    locked: dict[uuid.UUID, list[StoreRequest]] = field(default_factory=dict)
+    chained: bool = False
+    predecessors: list[asyncio.Event] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    size: int = 0
 
 
 def _busy() -> UnavailableError:
@@ -76,9 +107,8 @@ class StoreBatcher:
         self._on_committed = on_committed
         self._max_batch = max_batch
         self._max_wait = max_wait
-        self._waiting: dict[uuid.UUID, collections.deque[_Pending]] = {}
-        self._ready: collections.deque[uuid.UUID] = collections.deque()  # waiting, and in no batch
-        self._in_batch: set[uuid.UUID] = set()
+        self._lanes: dict[uuid.UUID, _Lane] = {}
+        self._ready: collections.deque[uuid.UUID] = collections.deque()
         self._heads: collections.OrderedDict[uuid.UUID, SessionHead] = collections.OrderedDict()
         self._wake = asyncio.Event()
         self._closed = False
@@ -100,49 +130,94 @@ class StoreBatcher:
         if self._closed:
             raise _busy()
         pending = _Pending(request, time.monotonic() + self._max_wait)
-        sid = request.session_id
-        queue = self._waiting.get(sid)
-        if queue is None:
-            queue = self._waiting[sid] = collections.deque()
-            if sid not in self._in_batch:
-                self._ready.append(sid)
-                self._wake.set()
-        queue.append(pending)
+        lane = self._lanes.get(request.session_id)
+        if lane is None:
+            lane = self._lanes[request.session_id] = _Lane()
+        lane.waiting.append(pending)
+        self._mark_ready(request.session_id, lane)
         result = await pending.future
         if isinstance(result, AcxError):
             raise result
         return result
 
-    def _take_batch(self) -> dict[uuid.UUID, list[_Pending]]:
-        """Whole queues of ready sessions, oldest first, up to `max_batch` requests."""
-        batch: dict[uuid.UUID, list[_Pending]] = {}
-        count, now = 0, time.monotonic()
-        while self._ready and count < self._max_batch:
+    def _mark_ready(self, sid: uuid.UUID, lane: _Lane) -> None:
+        if not lane.ready and lane.waiting and lane.in_flight < _MAX_IN_FLIGHT:
+            lane.ready = True
+            self._ready.append(sid)
+            self._wake.set()
+
+    def _take(self, lane: _Lane, room: int) -> list[_Pending]:
+        """Up to `room` live requests from the front of a lane (expired ones answered 503)."""
+        taken: list[_Pending] = []
+        now = time.monotonic()
+        while lane.waiting and len(taken) < room:
+            pending = lane.waiting.popleft()
+            if pending.future.done():
+                continue  # its client went away
+            if pending.deadline < now:
+                pending.future.set_result(_busy())
+                continue
+            taken.append(pending)
+        return taken
+
+    def _take_batch(self) -> _Batch:
+        """Ready sessions, oldest first, up to `max_batch` requests: either sessions with nothing
+        in flight, or (a chained batch) sessions whose fast batch is still being written."""
+        batch = _Batch()
+        skipped: list[uuid.UUID] = []
+        kind: bool | None = None  # chained?
+        while self._ready and batch.size < self._max_batch:
             sid = self._ready.popleft()
-            queue = self._waiting[sid]
-            taken: list[_Pending] = []
-            while queue and count < self._max_batch:
-                pending = queue.popleft()
-                if pending.future.done():
-                    continue  # its client went away
-                if pending.deadline < now:
-                    pending.future.set_result(_busy())
-                    continue
-                taken.append(pending)
-                count += 1
-            if not queue:
-                del self._waiting[sid]
-            if taken:
-                batch[sid] = taken
-                self._in_batch.add(sid)
+            lane = self._lanes[sid]
+            chained = lane.in_flight > 0
+            if chained and (lane.head is None or any(p.request.needs_transaction for p in lane.waiting)):
+                lane.ready = False  # cannot chain: it waits for its batch to finish
+                continue
+            if kind is not None and chained != kind:
+                skipped.append(sid)
+                continue
+            kind = chained
+            lane.ready = False
+            taken = self._take(lane, self._max_batch - batch.size)
+            if not taken:
+                self._drop_if_idle(sid, lane)
+                continue
+            self._add(batch, sid, lane, taken, chained)
+            self._mark_ready(sid, lane)  # more than `max_batch` waiting, or room to chain
+        self._ready.extendleft(reversed(skipped))
+        batch.chained = bool(kind)
         return batch
 
-    def _release(self, sessions: list[uuid.UUID]) -> None:
-        for sid in sessions:
-            self._in_batch.discard(sid)
-            if sid in self._waiting:
-                self._ready.append(sid)
-                self._wake.set()
+    def _add(self, batch: _Batch, sid: uuid.UUID, lane: _Lane, taken: list[_Pending], chained: bool) -> None:
+        requests = [pending.request for pending in taken]
+        head = lane.head if chained else self._heads.get(sid)
+        if head is not None and not any(request.needs_transaction for request in requests):
+            plan = plan_stores(head, requests)  # decoded now, before any database round trip
+            batch.plans[sid] = plan
+            lane.head = plan.after
+        else:
+            batch.locked[sid] = requests
+            lane.head = None
+        if chained and lane.last_done is not None:
+            batch.predecessors.append(lane.last_done)
+        batch.pendings[sid] = taken
+        batch.size += len(taken)
+        lane.in_flight += 1
+        lane.last_done = batch.done
+
+    def _drop_if_idle(self, sid: uuid.UUID, lane: _Lane) -> None:
+        if not lane.waiting and not lane.in_flight:
+            del self._lanes[sid]
+
+    def _release(self, batch: _Batch) -> None:
+        batch.done.set()
+        for sid in batch.pendings:
+            lane = self._lanes[sid]
+            lane.in_flight -= 1
+            if lane.last_done is batch.done:  # nothing sent after this batch
+                lane.head, lane.last_done = None, None
+            self._mark_ready(sid, lane)
+            self._drop_if_idle(sid, lane)
 
     async def _flush_forever(self) -> None:
         while True:
@@ -150,7 +225,7 @@ class StoreBatcher:
                 self._wake.clear()
                 await self._wake.wait()
             batch = self._take_batch()
-            if not batch:
+            if not batch.pendings:
                 continue
             self._active += 1
             self._idle.clear()
@@ -161,49 +236,45 @@ class StoreBatcher:
                 self._answer_all(batch, _busy())
                 raise
             finally:
-                self._release(list(batch))
+                self._release(batch)
                 self._active -= 1
                 if not self._active:
                     self._idle.set()
 
-    async def _flush(self, batch: dict[uuid.UUID, list[_Pending]]) -> None:
+    async def _flush(self, batch: _Batch) -> None:
         """Write one batch (fast path where it can) and answer its waiters."""
-        known: dict[uuid.UUID, tuple[SessionHead, list[StoreRequest]]] = {}
-        locked: dict[uuid.UUID, list[StoreRequest]] = {}
-        for sid, pendings in batch.items():
-            requests = [pending.request for pending in pendings]
-            head = self._heads.get(sid)
-            if head is not None and not any(request.needs_transaction for request in requests):
-                known[sid] = (head, requests)
-            else:
-                locked[sid] = requests
         try:
             async with self._pool.connection() as conn:
-                if known:
-                    written = await write_known(conn, known)
+                if batch.plans:
+                    written = await write_known(conn, batch.plans, chained=batch.chained)
                     self._settle(batch, written)
-                    locked.update(
-                        {sid: requests for sid, (_, requests) in known.items() if sid not in written.outcomes}
-                    )
-                if locked:
-                    self._settle(batch, await write_locked(conn, locked))
+                    # Not written (locked elsewhere, another process wrote meanwhile, or the batch
+                    # ahead failed): the general path, after the batch ahead is finished.
+                    for sid in batch.plans.keys() - written.outcomes.keys():
+                        self._heads.pop(sid, None)
+                        batch.locked[sid] = [pending.request for pending in batch.pendings[sid]]
+                    if batch.locked and batch.predecessors:
+                        await asyncio.gather(*(event.wait() for event in batch.predecessors))
+                if batch.locked:
+                    self._settle(batch, await write_locked(conn, batch.locked))
         except Exception as exc:  # noqa: BLE001 - handed to every waiter, who re-raises it
-            for sid in batch:
+            for sid in batch.pendings:
                 self._heads.pop(sid, None)  # a commit may or may not have happened
             self._answer_all(batch, exc)
 
-    def _settle(self, batch: dict[uuid.UUID, list[_Pending]], written: Written) -> None:
+    def _settle(self, batch: _Batch, written: Written) -> None:
         """Answer the waiters of the written sessions; remember the heads; queue render jobs."""
         for sid, outcomes in written.outcomes.items():
-            for pending, outcome in zip(batch[sid], outcomes, strict=True):
+            for pending, outcome in zip(batch.pendings[sid], outcomes, strict=True):
                 if isinstance(outcome, StoredMessage):
                     self._to_enqueue.append((outcome.id, pending.request.request_id))
                 if not pending.future.done():
                     pending.future.set_result(outcome)
             head = written.heads.get(sid)
+            known = self._heads.get(sid)
             if head is None:
                 self._heads.pop(sid, None)
-            else:
+            elif known is None or head.seq >= known.seq:  # a chained batch may settle first
                 self._heads[sid] = head
                 self._heads.move_to_end(sid)
         while len(self._heads) > _KNOWN_SESSIONS:
@@ -212,8 +283,8 @@ class StoreBatcher:
             self._enqueue_wake.set()
 
     @staticmethod
-    def _answer_all(batch: dict[uuid.UUID, list[_Pending]], answer: BaseException) -> None:
-        for pendings in batch.values():
+    def _answer_all(batch: _Batch, answer: BaseException) -> None:
+        for pendings in batch.pendings.values():
             for pending in pendings:
                 if pending.future.done():
                     continue
@@ -242,11 +313,11 @@ class StoreBatcher:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for queue in self._waiting.values():
-            for pending in queue:
+        for lane in self._lanes.values():
+            for pending in lane.waiting:
                 if not pending.future.done():
                     pending.future.set_result(_busy())
-        self._waiting.clear()
+            lane.waiting.clear()
         self._ready.clear()
         self._enqueue_wake.set()  # the enqueuer drains what committed, then returns
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):

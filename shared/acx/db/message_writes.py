@@ -34,9 +34,11 @@ __all__ = [
     "Outcome",
     "Replayed",
     "SessionHead",
+    "StorePlan",
     "StoreRequest",
     "StoredMessage",
     "Written",
+    "plan_stores",
     "write_known",
     "write_locked",
 ]
@@ -124,15 +126,19 @@ class _Draft(NamedTuple):
     ingested: IngestResult
 
 
-class _Plan(NamedTuple):
-    """A session's decoded requests: per request a draft to insert or its outcome already."""
+class StorePlan(NamedTuple):
+    """A session's decoded requests: per request a draft to insert or its outcome already, and
+    the head before and after them."""
 
     before: SessionHead
     after: SessionHead
     steps: list[_Draft | Outcome]
 
 
-def _plan(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -> _Plan:
+_Plan = StorePlan
+
+
+def plan_stores(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -> StorePlan:
     """Decode requests in order against `head` (pure: nothing is written)."""
     steps: list[_Draft | Outcome] = []
     current = head
@@ -183,6 +189,9 @@ SELECT id, disable_task_tracking FROM advanced
 """
 # Fast path: never wait for a lock another transaction holds (that session is retried).
 _WRITE_KNOWN = _WRITE.format(lock="FOR UPDATE SKIP LOCKED").encode()
+# Fast path behind a batch of the same sessions still being written: wait for its commit (in id
+# order), then advance from the head it leaves.
+_WRITE_CHAINED = _WRITE.format(lock="ORDER BY id FOR UPDATE").encode()
 # General path: the transaction already holds the locks.
 _WRITE_LOCKED = _WRITE.format(lock="").encode()
 
@@ -232,14 +241,14 @@ def _finish(plan: _Plan, disable_tracking: bool) -> list[Outcome]:
     return outcomes
 
 
-async def write_known(conn: Conn, groups: dict[uuid.UUID, tuple[SessionHead, list[StoreRequest]]]) -> Written:
-    """Write sessions whose heads the caller knows, in one autocommit statement.
+async def write_known(conn: Conn, plans: dict[uuid.UUID, StorePlan], *, chained: bool = False) -> Written:
+    """Write planned stores of sessions whose heads the caller knows, in one autocommit statement.
 
     Only for requests that write nothing but their message (not `needs_transaction`). Sessions
-    left out of the result were not written: locked elsewhere, moved on, or deleted.
+    left out of the result were not written: locked elsewhere, moved on, or deleted. `chained`:
+    the plans start from the heads a batch still being written will leave; wait for its locks.
     """
-    plans = {sid: _plan(head, requests) for sid, (head, requests) in groups.items()}
-    advanced = await _write(conn, _WRITE_KNOWN, plans)
+    advanced = await _write(conn, _WRITE_CHAINED if chained else _WRITE_KNOWN, plans)
     written = Written({}, {})
     # A session whose every request was rejected is left out too: a rejection may depend on the
     # ingest state, which only the statement's head check confirms.
@@ -269,7 +278,7 @@ async def write_locked(conn: Conn, groups: dict[uuid.UUID, list[StoreRequest]]) 
             if head is None:
                 written.outcomes[sid] = [SessionNotFound() for _ in requests]
                 continue
-            plans[sid] = _plan(head, [await _claim(conn, request, claimed) for request in requests])
+            plans[sid] = plan_stores(head, [await _claim(conn, request, claimed) for request in requests])
         advanced = await _write(conn, _WRITE_LOCKED, plans)
         unwritten = [sid for sid, plan in plans.items() if plan.after != plan.before and sid not in advanced]
         if unwritten:  # impossible under the row locks; never acknowledge what was not inserted
