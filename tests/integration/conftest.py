@@ -12,11 +12,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import acontext
 import httpx
 import psycopg
 import pytest
 
 from acx.apikeys import auth_secret, new_token, token_hmac
+from tests.integration._helpers import sdk_client
 from tests.integration._processes import TEST_PEPPER, ServiceProcess, free_port, service_env, wait_http_ok
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
@@ -96,6 +98,20 @@ def other_project_key(stack: Stack) -> str:
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("INSERT INTO projects (token_hmac, name) VALUES (%s, %s)", (token_hmac(secret, PEPPER), "other"))
     return token
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[acontext.AcontextClient]:
+    """SDK client of the root project."""
+    with sdk_client(stack.api_url, stack.root_key) as c:
+        yield c
+
+
+@pytest.fixture
+def other(stack: Stack, other_project_key: str) -> Iterator[acontext.AcontextClient]:
+    """SDK client of a second project."""
+    with sdk_client(stack.api_url, other_project_key) as c:
+        yield c
 
 
 @pytest.fixture

@@ -79,13 +79,6 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def client(stack: Stack) -> Iterator[acontext.AcontextClient]:
-    """SDK client of the root project."""
-    with sdk_client(stack.api_url, stack.root_key) as c:
-        yield c
-
-
-@pytest.fixture
 def other_http(stack: Stack, other_project_key: str) -> Iterator[httpx.Client]:
     """Plain HTTP client of a second project."""
     with httpx.Client(

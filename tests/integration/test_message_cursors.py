@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import acontext
 import httpx
 import pytest
 from acontext.errors import APIError
 
-from tests.integration._helpers import assert_api_error, assert_error_response, sdk_client
-from tests.integration.conftest import Stack
+from tests.integration._helpers import assert_api_error, assert_error_response
 
 pytestmark = pytest.mark.integration
 
 TEXTS = [f"m{i}" for i in range(5)]
-
-
-@pytest.fixture
-def client(stack: Stack) -> Iterator[acontext.AcontextClient]:
-    """SDK client of the root project."""
-    with sdk_client(stack.api_url, stack.root_key) as c:
-        yield c
 
 
 def _session_with_messages(client: acontext.AcontextClient) -> tuple[str, list[str]]:

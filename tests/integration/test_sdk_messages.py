@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,13 +156,6 @@ CONVERSATIONS = {
     "gemini": GEMINI_CONVERSATION,
     "acontext": ACONTEXT_CONVERSATION,
 }
-
-
-@pytest.fixture
-def client(stack: Stack) -> Iterator[acontext.AcontextClient]:
-    """SDK client of the root project."""
-    with sdk_client(stack.api_url, stack.root_key) as c:
-        yield c
 
 
 def _new_session(client: acontext.AcontextClient, **kwargs: Any) -> str:

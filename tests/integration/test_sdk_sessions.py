@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import acontext
@@ -15,20 +14,6 @@ from tests.integration._helpers import assert_api_error, assert_error_response, 
 from tests.integration.conftest import Stack, unique_user
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def client(stack: Stack) -> Iterator[acontext.AcontextClient]:
-    """SDK client of the root project."""
-    with sdk_client(stack.api_url, stack.root_key) as c:
-        yield c
-
-
-@pytest.fixture
-def other(stack: Stack, other_project_key: str) -> Iterator[acontext.AcontextClient]:
-    """SDK client of a second project."""
-    with sdk_client(stack.api_url, other_project_key) as c:
-        yield c
 
 
 def _list_all(client: acontext.AcontextClient, **kwargs: Any) -> list[str]:
