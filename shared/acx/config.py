@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["ENVIRONMENT_NAMES", "ConfigError", "Settings", "load_settings"]
 
 from acx.apikeys import TOKEN_PREFIX
 
@@ -71,7 +71,8 @@ def _environment_names() -> dict[str, str]:
     return {field.upper(): field for field in Settings.__struct_fields__}
 
 
-_ENVIRONMENT = _environment_names()
+#: Environment variable → Settings field, for every setting.
+ENVIRONMENT_NAMES: Mapping[str, str] = _environment_names()
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -81,7 +82,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ConfigError: a value has the wrong type or is out of range.
     """
     env = os.environ if environ is None else environ
-    raw = {field: env[name] for name, field in _ENVIRONMENT.items() if env.get(name, "").strip()}
+    raw = {field: env[name] for name, field in ENVIRONMENT_NAMES.items() if env.get(name, "").strip()}
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as exc:
@@ -97,7 +98,7 @@ def _decode_path(kind: type, value: object) -> object:
 
 
 def _env_name(message: str) -> str:
-    for name, field in _ENVIRONMENT.items():
+    for name, field in ENVIRONMENT_NAMES.items():
         message = message.replace(f"`$.{field}`", name)
     return message
 
