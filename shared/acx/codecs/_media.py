@@ -102,13 +102,15 @@ def is_http(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+_GEMINI_HOST = "https://generativelanguage.googleapis.com/"
 _GEMINI_FILES = re.compile(r"^https://generativelanguage\.googleapis\.com/[^?#]*/files/[^/?#]+", re.IGNORECASE)
 
 
 def is_gemini_file(uri: str) -> bool:
     """A Gemini Files API URI (``https://generativelanguage.googleapis.com/v1beta/files/<id>``):
     a provider file only Gemini can read, never a URL for another provider (§1.6, §7.1)."""
-    return _GEMINI_FILES.match(uri) is not None
+    # The prefix test keeps the regex off the usual URL (this runs for every media reference).
+    return uri[:42].lower().startswith(_GEMINI_HOST) and _GEMINI_FILES.match(uri) is not None
 
 
 def by_reference(kind: type[M], uri: str, mime: str | None, **fields: Any) -> M:
