@@ -9,6 +9,7 @@ says when it does.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -60,19 +61,18 @@ def compact_json(value: Any) -> str:
 
     Byte-identical to ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``.
     """
-    if msgspec_exact(value):
-        try:
-            return _encode(value).decode()
-        except _FALLBACK:
-            pass
-    return _py_encoder.encode(value)
+    return _exact(value, _encode, _py_encoder.encode)
 
 
 def sorted_json(value: Any) -> str:
     """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``."""
+    return _exact(value, _sorted_encoder.encode, _py_sorted_encoder.encode)
+
+
+def _exact(value: Any, fast: Callable[[Any], bytes], slow: Callable[[Any], str]) -> str:
     if msgspec_exact(value):
         try:
-            return _sorted_encoder.encode(value).decode()
+            return fast(value).decode()
         except _FALLBACK:
             pass
-    return _py_sorted_encoder.encode(value)
+    return slow(value)

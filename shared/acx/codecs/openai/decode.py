@@ -26,7 +26,6 @@ __all__ = ["decode"]
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3"}
-_TOOL_MEDIA = frozenset({"image_url", "input_audio", "file"})
 
 
 def decode(blob: object, ledger: Ledger) -> Message:
@@ -114,20 +113,12 @@ def _tool_content(b: dict[str, Any]) -> tuple[list[ToolResultContent], ContentFo
         return list[ToolResultContent](texts), form
     parts: list[ToolResultContent] = []
     for i, raw in enumerate(content):
-        if type(raw) is dict and raw.get("type") == "text" and type(value := raw.get("text")) is str:
-            cache = raw.get("prompt_cache_breakpoint") is not None or raw.get("cache_control") is not None
-            parts.append(TextPart(text=value, cache=cache))
-            continue
-        path = w.join("content", i)
-        part = w.obj(raw, path, "content part")
-        if part.get("type") not in _TOOL_MEDIA:
-            raise DecodeError("unknown_part_type", f"tool content part type {part.get('type')!r}", w.join(path, "type"))
         try:
-            media = _user_part(part, "")
+            part = _user_part(raw, "")  # text and the user media parts; any other type is rejected
         except DecodeError as exc:
-            raise w.prefixed(exc, path) from None
-        assert isinstance(media, ImagePart | AudioPart | DocumentPart)  # _TOOL_MEDIA decode to media
-        parts.append(media)
+            raise w.prefixed(exc, f"content[{i}]") from None
+        assert isinstance(part, TextPart | ImagePart | AudioPart | DocumentPart)
+        parts.append(part)
     return parts, "list"
 
 
