@@ -28,7 +28,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.integration._processes import free_port
+from tests.integration._processes import accepts_connections, free_port
 from tests.integration.conftest import repo_root
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
@@ -155,14 +155,6 @@ def _port_held(port: int) -> Iterator[None]:
         sock.close()
 
 
-def _refused(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
-
-
 def _store_and_await_rendering(runner: Runner) -> None:
     database_url = next(
         line.split(": ", 2)[2] for line in runner.runner_lines() if line.startswith("acx-dev: embedded PostgreSQL:")
@@ -199,8 +191,8 @@ def test_two_runners_side_by_side_with_the_metrics_port_taken(start_runner: list
             assert port != 9191
             assert "acx_render_jobs" in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
             # Bound to HOST (127.0.0.1), not every address: another loopback address is refused.
-            assert _refused("127.0.0.2", port)
-            assert _refused("127.0.0.2", runner.port)
+            assert not accepts_connections("127.0.0.2", port)
+            assert not accepts_connections("127.0.0.2", runner.port)
             _store_and_await_rendering(runner)
         time.sleep(3)  # nothing dies after ready
         for runner in (first, second):
@@ -212,7 +204,7 @@ def test_two_runners_side_by_side_with_the_metrics_port_taken(start_runner: list
         runner.drain(5)
         assert "acx-dev: SIGINT received; stopping" in runner.runner_lines()
         assert not (runner.data_dir / "postgres" / "postmaster.pid").exists(), "embedded PostgreSQL still running"
-        assert _refused("127.0.0.1", runner.port)
+        assert not accepts_connections("127.0.0.1", runner.port)
 
 
 def test_taken_port_is_one_line_before_anything_starts(start_runner: list[Runner], tmp_path: Path) -> None:

@@ -75,6 +75,15 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def accepts_connections(host: str, port: int) -> bool:
+    """Whether something listens on `host:port` (False when the connection is refused)."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return False
+    return True
+
+
 #: The gateway refuses the documented default pepper; tests use this one (not a secret either).
 TEST_PEPPER = "test-pepper-for-the-suite-only"
 

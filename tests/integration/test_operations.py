@@ -18,6 +18,7 @@ import redis
 from prometheus_client.mmap_dict import MmapedDict
 
 from acx import jobs
+from tests.integration._processes import accepts_connections
 from tests.integration.conftest import Gateway, Stack
 
 pytestmark = pytest.mark.integration
@@ -142,23 +143,15 @@ def test_metrics_add_up_across_gateway_processes(
         assert sum(pings) == sent, (pings, per_process)
 
 
-def _answers(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except ConnectionRefusedError:
-        return False
-    return True
-
-
 def test_converter_metrics_listen_on_host_only(stack: Stack) -> None:
     """HOST=127.0.0.1: the converter's metrics answer there and nowhere else (issue 12 row 10)."""
     port = int(stack.worker.env["WORKER_METRICS_PORT"])
     deadline = time.monotonic() + 30  # another test may just have restarted the worker
-    while not _answers("127.0.0.1", port):
+    while not accepts_connections("127.0.0.1", port):
         assert time.monotonic() < deadline, stack.worker.log_tail()
         time.sleep(0.2)
     assert "acx_render_jobs" in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    assert not _answers("127.0.0.2", port)  # another loopback address: would answer on 0.0.0.0
+    assert not accepts_connections("127.0.0.2", port)  # another loopback address: would answer on 0.0.0.0
 
 
 def test_converter_sets_its_ready_key_and_drops_it_when_stopping(stack: Stack) -> None:
