@@ -8,11 +8,13 @@
 # .data/image-base, so only the first build pays for it), imported as the base image, and uv comes
 # from PyPI. Needs root (debootstrap) the first time.
 #
-# Environment: CONTAINER_ENGINE (podman|docker), DEBIAN_MIRROR (debootstrap's mirror; default: the
-# one apt uses here, else debootstrap's own), PODMAN_ISOLATION (default chroot: builds inside
-# containers and CI sandboxes, where the OCI runtime cannot set up namespaces),
-# SSL_CERT_FILE (a CA bundle for a TLS-intercepting proxy; passed as the `ca-bundle` build secret,
-# never stored in the image).
+# Without --local-base, when the uv image cannot be pulled, uv comes from PyPI instead (UV_SOURCE=pypi).
+#
+# Environment: CONTAINER_ENGINE (podman|docker), BASE_IMAGE / UV_IMAGE / UV_SOURCE (the Dockerfile's
+# build arguments, e.g. a mirror's images), DEBIAN_MIRROR (debootstrap's mirror; default: the one apt
+# uses here, else debootstrap's own), PODMAN_ISOLATION (default chroot: builds inside containers and
+# CI sandboxes, where the OCI runtime cannot set up namespaces), SSL_CERT_FILE (a CA bundle for a
+# TLS-intercepting proxy; passed as the `ca-bundle` build secret, never stored in the image).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,6 +85,21 @@ if $local_base; then
             --change 'CMD ["python3"]' "$cache_tar" "$base_image" >/dev/null
     fi
     build_args+=(--build-arg "BASE_IMAGE=$base_image" --build-arg UV_SOURCE=pypi)
+else
+    [ -n "${BASE_IMAGE:-}" ] && build_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+    [ -n "${UV_IMAGE:-}" ] && build_args+=(--build-arg "UV_IMAGE=$UV_IMAGE")
+    uv_source="${UV_SOURCE:-}"
+    if [ -z "$uv_source" ]; then
+        uv_version="$(awk -F= '/^ARG UV_VERSION=/ { print $2; exit }' "$repo/deploy/Dockerfile")"
+        uv_image="${UV_IMAGE:-ghcr.io/astral-sh/uv:$uv_version}"
+        if image_exists "$uv_image" || timeout 120 "$engine" pull -q "$uv_image" >/dev/null 2>&1; then
+            uv_source=image
+        else
+            echo "build-image: cannot pull $uv_image; installing uv $uv_version from PyPI instead"
+            uv_source=pypi
+        fi
+    fi
+    build_args+=(--build-arg "UV_SOURCE=$uv_source")
 fi
 if [ -n "${SSL_CERT_FILE:-}" ] && [ -s "$SSL_CERT_FILE" ]; then
     build_args+=(--secret "id=ca-bundle,src=$SSL_CERT_FILE")
