@@ -21,7 +21,7 @@ import yaml
 
 from tests.conftest import unavailable
 from tests.integration._helpers import poll, store_raw
-from tests.integration._processes import free_port
+from tests.integration._processes import free_port, wait_http_ok
 from tests.integration.conftest import Stack
 from tests.kustomize import CONVERTER, OVERLAY_MANIFESTS, find
 from tests.promql import ALERTS_FILE, alert_rules, dashboard_exprs, exported_metrics, metric_names
@@ -88,19 +88,14 @@ def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         )
     server = Prometheus(f"http://127.0.0.1:{port}", proc, log)
     try:
-        ready = poll(lambda: _answers(f"{server.url}/-/ready"), timeout=30)
-        assert ready, log.read_text()[-2000:]
+        try:
+            wait_http_ok(f"{server.url}/-/ready", timeout=90, proc=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            pytest.fail(f"prometheus: {exc}\n{log.read_text()[-2000:]}")
         yield server
     finally:
         proc.terminate()
         proc.wait(20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _targets_up(prometheus: Prometheus) -> bool:
@@ -129,14 +124,14 @@ def _traffic(http: httpx.Client, stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def scraped(prometheus: Prometheus, stack: Stack) -> Prometheus:
     """Prometheus after both targets are up and have been scraped through some traffic."""
-    assert poll(lambda: _targets_up(prometheus), timeout=30), prometheus.api("targets")
+    assert poll(lambda: _targets_up(prometheus), timeout=60), prometheus.api("targets")
     with httpx.Client(
         base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.root_key}"}, timeout=30
     ) as http:
         _traffic(http, stack)
     # Rules are evaluated every second: wait until each has been evaluated at least once since start.
     never = "0001-01-01T00:00:00Z"  # Go's zero time: not evaluated yet
-    assert poll(lambda: all(rule["lastEvaluation"] != never for rule in _rules(prometheus)), timeout=20)
+    assert poll(lambda: all(rule["lastEvaluation"] != never for rule in _rules(prometheus)), timeout=60)
     return prometheus
 
 

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from acx.apikeys import TOKEN_PREFIX
@@ -30,7 +29,7 @@ from tests.e2e.image._pod import (
     start_container,
 )
 from tests.e2e.image._proxy import tcp_database_url
-from tests.integration._processes import free_port
+from tests.integration._processes import free_port, wait_http_ok
 from tests.kustomize import CONVERTER, GATEWAY, OVERLAY_MANIFESTS, Manifest, find
 
 IMAGE = os.environ.get("ACX_IMAGE", "").strip()
@@ -133,17 +132,10 @@ def run_job(
 
 
 def _wait_ready(running: Running, url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if running.proc.poll() is not None:
-            pytest.fail(f"{running.spec.name} exited with {running.proc.returncode}:\n{running.log_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{running.spec.name}: {url} did not answer within {timeout} s:\n{running.log_text()[-3000:]}")
+    try:
+        wait_http_ok(url, timeout, running.proc)
+    except (RuntimeError, TimeoutError) as exc:
+        pytest.fail(f"{running.spec.name}: {exc}:\n{running.log_text()[-3000:]}")
 
 
 def _start(image: MountedImage, spec: PodContainer, scratch: Path) -> Running:
