@@ -152,9 +152,9 @@ def test_every_dashboard_query_returns_data(scraped: Prometheus, expr: str) -> N
 def test_every_alert_rule_evaluates_without_error(scraped: Prometheus) -> None:
     rules = {rule["name"]: rule for rule in _rules(scraped)}
     assert set(rules) == {rule.name for rule in alert_rules()}
-    for name, rule in rules.items():
-        assert rule["health"] == "ok", (name, rule.get("lastError"))
-        assert not rule.get("lastError"), name
+    for name, scraped_rule in rules.items():
+        assert scraped_rule["health"] == "ok", (name, scraped_rule.get("lastError"))
+        assert not scraped_rule.get("lastError"), name
     for rule in alert_rules():
         scraped.query(rule.expr)  # an instant query of the expression itself succeeds too
 

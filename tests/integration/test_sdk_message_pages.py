@@ -50,7 +50,9 @@ def test_cursor_walk(client: acontext.AcontextClient, limit: int) -> None:
     texts = [f"message {i:02d}" for i in range(total)]
     ids = [
         client.sessions.store_message(
-            session_id, blob={"role": "user" if i % 2 == 0 else "assistant", "content": text}, meta={"i": i}
+            session_id,
+            blob={"role": "user" if i % 2 == 0 else "assistant", "content": text},  # type: ignore[arg-type]
+            meta={"i": i},
         ).id
         for i, text in enumerate(texts)
     ]
@@ -151,7 +153,7 @@ def test_split_message_keeps_alignment(client: acontext.AcontextClient) -> None:
     assert second.ids == [results.id] * 3
     assert len(second.items) == 3
     for fmt in ("anthropic", "gemini", "acontext"):
-        other = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
+        other = client.sessions.get_messages(session_id, format=fmt)
         validate_items(fmt, other.items)
         assert other.ids == [call.id, results.id], fmt
         turn = turn_of(fmt, other.items[1])
@@ -318,7 +320,7 @@ def test_gemini_results_pair_by_name_in_order(client: acontext.AcontextClient, h
     session_id = new_session(client)
     client.sessions.store_message(
         session_id,
-        blob={
+        blob={  # type: ignore[arg-type]
             "role": "model",
             "parts": [
                 {"functionCall": {"name": "f", "args": {"n": 1}}},
@@ -329,7 +331,7 @@ def test_gemini_results_pair_by_name_in_order(client: acontext.AcontextClient, h
     )
     client.sessions.store_message(
         session_id,
-        blob={
+        blob={  # type: ignore[arg-type]
             "role": "user",
             "parts": [
                 {"functionResponse": {"name": "f", "response": {"output": "r1"}}},

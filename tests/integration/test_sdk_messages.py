@@ -67,7 +67,7 @@ def test_store_response_shape(client: acontext.AcontextClient, http: httpx.Clien
 
     call = client.sessions.store_message(
         session_id,
-        blob=tool_call_blob("c9", "f", ""),
+        blob=tool_call_blob("c9", "f", ""),  # type: ignore[arg-type]
     )
     assert call.role == "assistant"
     assert call.parent_id == stored.id
@@ -95,7 +95,10 @@ def test_acontext_items_are_full_messages(client: acontext.AcontextClient) -> No
     session_id = new_session(client)
     first = client.sessions.store_message(session_id, blob={"role": "system", "content": "sys"})
     second = client.sessions.store_message(
-        session_id, blob={"role": "user", "parts": [{"text": "hi"}]}, format="gemini", meta={"k": "v"}
+        session_id,
+        blob={"role": "user", "parts": [{"text": "hi"}]},  # type: ignore[arg-type]
+        format="gemini",
+        meta={"k": "v"},
     )
     page = client.sessions.get_messages(session_id, format="acontext")
     assert page.ids == [first.id, second.id]
@@ -125,7 +128,9 @@ def test_pydantic_blob_with_nulls(client: acontext.AcontextClient) -> None:
         content=None,
         tool_calls=[
             openai.types.chat.ChatCompletionMessageFunctionToolCall(
-                id="call_m1", type="function", function={"name": "lookup", "arguments": '{"id": 7}'}
+                id="call_m1",
+                type="function",
+                function={"name": "lookup", "arguments": '{"id": 7}'},  # type: ignore[arg-type]
             )
         ],
     )
@@ -133,7 +138,7 @@ def test_pydantic_blob_with_nulls(client: acontext.AcontextClient) -> None:
     stored = client.sessions.store_message(session_id, blob=message)  # type: ignore[arg-type]
     assert stored.role == "assistant"
     for fmt in ("anthropic", "gemini", "acontext"):
-        page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
+        page = client.sessions.get_messages(session_id, format=fmt)
         validate_items(fmt, page.items)
         assert [(n, a) for _, n, a in turn_of(fmt, page.items[0]).calls] == [("lookup", {"id": 7})]
 

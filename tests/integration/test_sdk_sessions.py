@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import acontext
@@ -222,7 +223,7 @@ def test_list_bad_time_desc(http: httpx.Client) -> None:
 def test_configs_update_and_patch(client: acontext.AcontextClient) -> None:
     """PUT replaces, PATCH merges (null deletes a key) and returns the merged configs."""
     session = client.sessions.create(configs={"a": 1, "b": {"c": 2}})
-    assert client.sessions.update_configs(session.id, configs={"x": "y", "b": {"d": 3}}) is None
+    client.sessions.update_configs(session.id, configs={"x": "y", "b": {"d": 3}})
     assert client.sessions.get_configs(session.id).configs == {"x": "y", "b": {"d": 3}}
 
     merged = client.sessions.patch_configs(session.id, configs={"x": None, "n": 1.5, "b": {"e": 4}})
@@ -251,9 +252,9 @@ def test_delete(client: acontext.AcontextClient) -> None:
     user = unique_user()
     session = client.sessions.create(user=user)
     client.sessions.store_message(session.id, blob={"role": "user", "content": "bye"})
-    assert client.sessions.delete(session.id) is None
+    client.sessions.delete(session.id)
 
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: client.sessions.get_messages(session.id),
         lambda: client.sessions.store_message(session.id, blob={"role": "user", "content": "x"}),
         lambda: client.sessions.delete(session.id),

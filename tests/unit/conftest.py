@@ -50,10 +50,11 @@ def strict_errors(tp: Any, value: Any, path: str = "$") -> list[str]:
     if origin in _WRAPPERS:
         return strict_errors(args[0], value, path)
     if origin in (typing.Union, types.UnionType):
-        failures = [strict_errors(arg, value, path) for arg in args]
+        failures: list[list[str]] = [strict_errors(arg, value, path) for arg in args]
         if any(not f for f in failures):
             return []
-        return [f"{path}: matches no member of {tp}: " + "; ".join(min(failures, key=len))]
+        closest: list[str] = min(failures, key=len)
+        return [f"{path}: matches no member of {tp}: " + "; ".join(closest)]
     if origin is typing.Literal:
         return [] if value in args else [f"{path}: {value!r} not in {args}"]
     if typing_extensions.is_typeddict(tp):

@@ -20,7 +20,7 @@ from acx.model import Message, TextPart, ToolCallPart, ToolResultPart
 PROVIDERS = ("openai", "anthropic", "gemini")
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
 ids = st.text("abcXYZ019_-", min_size=1, max_size=8)
 names = st.sampled_from(["get_weather", "lookup", "search"])
 json_scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5)
@@ -170,9 +170,9 @@ def payload_blobs(fmt: str, payload: Any) -> list[Any]:
         return list(payload)
     if fmt == "anthropic":
         system = [{"role": "system", "content": payload["system"]}] if "system" in payload else []
-        return system + payload["messages"]
+        return [*system, *payload["messages"]]
     system = [{"systemInstruction": payload["systemInstruction"]}] if "systemInstruction" in payload else []
-    return system + payload["contents"]
+    return [*system, *payload["contents"]]
 
 
 def summary(messages: list[tuple[str, Message, bytes]], with_ids: bool) -> tuple[list[str], list[Any]]:

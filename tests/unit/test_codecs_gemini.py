@@ -27,7 +27,8 @@ def error(blob: Any, state: IngestState | None = None) -> DecodeError:
 
 def items(target: str, blob: Any, state: IngestState | None = None) -> list[Any]:
     message, _ = decode(blob, state)
-    return json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    items: list[Any] = json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    return items
 
 
 @pytest.mark.parametrize("key", ["systemInstruction", "system_instruction"])

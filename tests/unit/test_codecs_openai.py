@@ -36,7 +36,8 @@ def error(blob: Any, state: IngestState | None = None) -> DecodeError:
 
 def items(target: str, blob: Any, state: IngestState | None = None) -> list[Any]:
     message, _ = decode(blob, state)
-    return json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    items: list[Any] = json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    return items
 
 
 def pending(*calls: tuple[str, str]) -> IngestState:

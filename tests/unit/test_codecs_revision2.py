@@ -64,7 +64,7 @@ def test_non_object_arguments_round_trip_verbatim(sdk: Any, text: str) -> None:
     assert out["anthropic"]["messages"][1]["content"][0]["input"] == {"_raw_arguments": text}
     assert out["gemini"]["contents"][1]["parts"][0]["functionCall"]["args"] == {"_raw_arguments": text}
     for via in ("anthropic", "gemini"):
-        back = convert(via, "openai", out[via])  # type: ignore[arg-type]
+        back = convert(via, "openai", out[via])
         assert back[1]["tool_calls"][0]["function"]["arguments"] == text
 
 

@@ -63,7 +63,9 @@ def _pid(pidfile: Path) -> int:
 
 
 def _settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=tmp_path / "data", port=_free_port(), **URLS, **overrides)
+    return Settings(
+        data_dir=tmp_path / "data", port=_free_port(), database_url=DATABASE_URL, redis_url=REDIS_URL, **overrides
+    )
 
 
 def _never_ready(pid: int, env: Mapping[str, str]) -> bool:

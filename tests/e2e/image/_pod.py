@@ -217,9 +217,9 @@ def start_container(image: MountedImage, spec: PodContainer, scratch: Path, log:
         f"{mount} -t tmpfs -o mode=1777,size=64m shm {target}/dev/shm",
     ]
     for path, size in spec.volumes.items():
-        point = shlex.quote(str(new_root / resolve_in_root(image.root, path).relative_to("/")))
+        target = shlex.quote(str(new_root / resolve_in_root(image.root, path).relative_to("/")))
         options = "mode=0777" + (f",size={size}" if size else "")
-        steps.append(f"{mount} -t tmpfs -o {options} emptydir {point}")
+        steps.append(f"{mount} -t tmpfs -o {options} emptydir {target}")
     enter = [unshare, f"--root={new_root}", f"--wd={spec.workdir}", f"--setgid={spec.gid}", f"--setuid={spec.uid}"]
     steps.append("exec " + shlex.join([*enter, "--", *spec.argv]))
     script = "set -eu\n" + "\n".join(steps)
