@@ -53,7 +53,8 @@ def stack(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFa
     base_url = f"http://127.0.0.1:{port}"
     proc = gateway.start()
     try:
-        wait_http_ok(f"{base_url}/healthz", proc=proc)
+        # Generous: on a loaded 2-core CI machine a first start (imports, migrations) took 62 s.
+        wait_http_ok(f"{base_url}/healthz", timeout=100, proc=proc)
     except (RuntimeError, TimeoutError) as exc:
         gateway.stop()
         pytest.fail(f"gateway did not start: {exc}\n{gateway.log_tail()}")
