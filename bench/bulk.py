@@ -62,11 +62,21 @@ def clone_messages(
     """
     with psycopg.connect(database_url) as conn:
         if start is None:
-            row = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE session_id = %s", (target,))
+            row = conn.execute(
+                "SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE session_id = (SELECT"
+                " id FROM sessions WHERE public_id = %s)",
+                (target,),
+            )
             start = int(row.fetchone()[0])  # type: ignore[index]
-        params = {
-            "source": uuid.UUID(source),
-            "target": uuid.UUID(target),
+        keys = dict(
+            conn.execute(
+                "SELECT public_id, id FROM sessions WHERE public_id = ANY(%s)",
+                ([uuid.UUID(source), uuid.UUID(target)],),
+            ).fetchall()
+        )
+        params = {  # storage keys, not the API's session ids (acx.db.sessions)
+            "source": keys[uuid.UUID(source)],
+            "target": keys[uuid.UUID(target)],
             "count": count,
             "start": start,
             "rendered": rendered,
@@ -78,7 +88,9 @@ def clone_messages(
             ids = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT id FROM messages WHERE session_id = %s AND seq >= %s", (target, start)
+                    "SELECT id FROM messages WHERE session_id = (SELECT id FROM sessions"
+                    " WHERE public_id = %s) AND seq >= %s",
+                    (target, start),
                 ).fetchall()
             ]
         conn.execute("ANALYZE messages")

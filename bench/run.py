@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 import redis
 
+from acx.db.sessions import session_key
 from bench import workloads
 from bench.api import Api
 from bench.baselines import codecs as codec_baselines
@@ -192,7 +193,8 @@ class Bench:
     def raw_inserts(self, api: Api, project_id: uuid.UUID) -> raw_pg.RateResult:
         """16 connections of durable single-row INSERTs, rows removed afterwards."""
         say("raw PostgreSQL: single-row durable INSERTs from 16 connections")
-        session = uuid.UUID(api.create_session())
+        # The baseline writes rows itself, so it needs the session's storage key (acx.db.sessions).
+        session = session_key(project_id, uuid.UUID(api.create_session()))
         result = raw_pg.run(
             raw_pg.raw_inserts(self.infra.database_url, project_id, session, duration=self.plan.baseline_s)
         )
@@ -206,9 +208,11 @@ class Bench:
 
     def raw_pages(self, session: str, fmt: str) -> raw_pg.RateResult:
         """Keyset page + msgspec splice through psycopg alone."""
-        result = raw_pg.run(
-            raw_pg.raw_pages(self.infra.database_url, uuid.UUID(session), fmt, duration=self.plan.baseline_s)
-        )
+        with psycopg.connect(self.infra.database_url) as conn:
+            row = conn.execute("SELECT id FROM sessions WHERE public_id = %s", (uuid.UUID(session),)).fetchone()
+        assert row is not None
+        key = uuid.UUID(str(row[0]))
+        result = raw_pg.run(raw_pg.raw_pages(self.infra.database_url, key, fmt, duration=self.plan.baseline_s))
         self.raw[f"raw_page_{fmt}"] = result.to_json()
         self.rows.append(
             Row(f"raw keyset page 100 ({fmt}) + msgspec, 8 conns", result.rate, "pages/s", result.p50_ms, result.p99_ms)
@@ -270,7 +274,9 @@ class Bench:
         self.raw["stack_cost_us_per_request"] = (1 / ping.rps - 1 / ceiling) * 1e6
         sessions = [api.create_session() for _ in range(plan.sessions)]
         with psycopg.connect(self.infra.database_url) as conn:
-            row = conn.execute("SELECT project_id FROM sessions WHERE id = %s", (uuid.UUID(sessions[0]),)).fetchone()
+            row = conn.execute(
+                "SELECT project_id FROM sessions WHERE public_id = %s", (uuid.UUID(sessions[0]),)
+            ).fetchone()
         assert row is not None
         inserts = self.raw_inserts(api, row[0])
 

@@ -64,8 +64,9 @@ def middle_cursor(database_url: str, session: str) -> str:
     """A cursor that starts the page in the middle of the session (keyset on seq)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT seq, id FROM messages WHERE session_id = %s"
-            " AND seq = (SELECT (min(seq) + max(seq)) / 2 FROM messages WHERE session_id = %s)",
+            "SELECT seq, id FROM messages WHERE session_id = (SELECT id FROM sessions WHERE public_id = %s)"
+            " AND seq = (SELECT (min(seq) + max(seq)) / 2 FROM messages WHERE session_id ="
+            " (SELECT id FROM sessions WHERE public_id = %s))",
             (uuid.UUID(session), uuid.UUID(session)),
         ).fetchone()
     if row is None:

@@ -44,13 +44,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_metrics_port: int = 9191
     sweep_grace_seconds: float = 10.0
     render_job_timeout_seconds: int = 30
-    rate_limit_rps: float = 1000.0
+    rate_limit_rps: float = 0.0  # off unless configured: a self-hosted store must not throttle its own client
     rate_limit_burst: int = 2000
     #: Gateway processes granian runs (`acx-gateway`).
     web_workers: int = 1
     #: Where prometheus-client keeps per-process metric files when several processes share one
     #: `/metrics` (prometheus-client also reads this variable itself, at import).
     prometheus_multiproc_dir: str | None = None
+    http_header_timeout_seconds: float = 5.0
+    http_max_connections: int = 10_000
 
     @property
     def root_api_key(self) -> str:
@@ -134,6 +136,8 @@ def _validate(settings: Settings) -> None:
         (s.max_body_bytes >= 1024, "MAX_BODY_BYTES must be at least 1024"),
         (s.max_upload_bytes > 0, "MAX_UPLOAD_BYTES must be > 0"),
         (s.web_workers >= 1, "WEB_WORKERS must be >= 1"),
+        (0 < s.http_header_timeout_seconds <= 300, "HTTP_HEADER_TIMEOUT_SECONDS must be > 0 and <= 300"),
+        (s.http_max_connections >= 16, "HTTP_MAX_CONNECTIONS must be >= 16"),
     ]
     for valid, problem in rules:
         if not valid:

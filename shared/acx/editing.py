@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from acx.errors import InvalidRequestError
+from acx.limits import decode_untrusted
 from acx.model import Message, TextPart, ToolCallPart, ToolResultPart
 from acx.tokens import count_tokens, get_encoding
 
@@ -115,9 +116,9 @@ def parse_strategies(text: str | None) -> list[Strategy]:
     if text is None or not text.strip():
         return []
     try:
-        raw = msgspec.json.decode(text)
-    except msgspec.DecodeError:
-        raise InvalidRequestError("invalid_edit_strategy", "invalid edit_strategies JSON") from None
+        raw = decode_untrusted(text, name="edit_strategies")
+    except InvalidRequestError as exc:
+        raise InvalidRequestError("invalid_edit_strategy", f"invalid edit_strategies JSON: {exc.msg}") from None
     if not isinstance(raw, list):
         raise InvalidRequestError("invalid_edit_strategy", "edit_strategies must be a JSON array")
     strategies = [_parse_one(i, item) for i, item in enumerate(raw)]

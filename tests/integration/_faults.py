@@ -452,7 +452,8 @@ async def render_report(database_url: str, session_ids: list[str]) -> RenderRepo
                 "SELECT m.id::text, m.render_state, m.tokens IS NULL,"
                 " coalesce(array_agg(r.format) FILTER (WHERE r.format IS NOT NULL), '{}')"
                 " FROM messages m LEFT JOIN renderings r ON r.session_id = m.session_id AND r.message_id = m.id"
-                " WHERE m.session_id = ANY(%s::uuid[]) GROUP BY m.session_id, m.id, m.render_state, m.tokens",
+                " WHERE m.session_id IN (SELECT id FROM sessions WHERE public_id = ANY(%s::uuid[]))"
+                " GROUP BY m.session_id, m.id, m.render_state, m.tokens",
                 (session_ids,),
             )
         ).fetchall()

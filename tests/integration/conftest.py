@@ -6,6 +6,10 @@ the environment). Here the gateway and the worker run as child processes, exactl
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -14,10 +18,8 @@ from pathlib import Path
 
 import acontext
 import httpx
-import psycopg
 import pytest
 
-from acx.apikeys import auth_secret, new_token, token_hmac
 from tests.integration._helpers import sdk_client
 from tests.integration._processes import TEST_PEPPER, ServiceProcess, free_port, service_env, wait_http_ok
 
@@ -90,15 +92,26 @@ async def ahttp(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def acx_admin(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the operators' `acx-admin` command on the test database (with the tests' pepper)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_PEPPER": PEPPER}
+    return subprocess.run(
+        [sys.executable, "-m", "acx.admin", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def new_project_key(database_url: str, name: str) -> str:
+    """Create a project with `acx-admin project create` and return the API key it printed."""
+    done = acx_admin(database_url, "--json", "project", "create", name)
+    assert done.returncode == 0, done.stderr
+    key: str = json.loads(done.stdout)["api_key"]
+    return key
+
+
 @pytest.fixture(scope="session")
 def other_project_key(stack: Stack) -> str:
-    """The API key of a second project (for isolation tests)."""
-    token = new_token()
-    secret = auth_secret(token)
-    assert secret is not None
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO projects (token_hmac, name) VALUES (%s, %s)", (token_hmac(secret, PEPPER), "other"))
-    return token
+    """The API key of a second project (for isolation tests), made as an operator would."""
+    return new_project_key(stack.database_url, "other")
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from acx.apikeys import auth_secret, new_token, token_hmac
 from tests.integration._helpers import assert_error_response, message_count, poll
-from tests.integration.conftest import PEPPER, Stack, running_gateway, unique_user
+from tests.integration.conftest import Stack, new_project_key, running_gateway, unique_user
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +24,8 @@ RATE_BURST = 5
 
 
 def new_project(database_url: str, name: str) -> str:
-    """Insert a project and return its API key."""
-    token = new_token()
-    secret = auth_secret(token)
-    assert secret is not None
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO projects (token_hmac, name) VALUES (%s, %s)", (token_hmac(secret, PEPPER), name))
-    return token
+    """Create a project with acx-admin and return its API key."""
+    return new_project_key(database_url, name)
 
 
 # --------------------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ async def test_sigterm_finishes_in_flight_stores(own_gateway: Gateway, stack: St
     assert all(code == 503 for code in other), other
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT id::text, seq FROM messages WHERE session_id = %s ORDER BY seq", (session_id,)
+            "SELECT id::text, seq FROM messages WHERE session_id = (SELECT id FROM"
+            " sessions WHERE public_id = %s) ORDER BY seq",
+            (session_id,),
         ).fetchall()
     stored = {row[0] for row in rows}
     assert acknowledged <= stored, "an acknowledged message is missing"

@@ -93,7 +93,10 @@ def test_events(client: acontext.AcontextClient, http: httpx.Client, stack: Stac
 
     client.sessions.delete(conv.session_id)
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM session_events WHERE session_id = %s", (conv.session_id,)).fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM session_events WHERE session_id = (SELECT id FROM sessions WHERE public_id = %s)",
+            (conv.session_id,),
+        ).fetchone()
     assert row is not None
     assert row[0] == 0
 

@@ -153,14 +153,17 @@ def test_copy_too_large(client: acontext.AcontextClient, stack: Stack) -> None:
                 (extra, seed),
             )
             conn.execute(
-                "UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE session_id = %s)"
-                " WHERE id = %s",
-                (session_id, session_id),
+                "UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE session_id = sessions.id)"
+                " WHERE public_id = %s",
+                (session_id,),
             )
 
         grow(4999)
         copied = client.sessions.copy(session_id).new_session_id
-        row = conn.execute("SELECT count(*) FROM messages WHERE session_id = %s", (copied,)).fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM messages WHERE session_id = (SELECT id FROM sessions WHERE public_id = %s)",
+            (copied,),
+        ).fetchone()
         assert row is not None
         assert row[0] == 5000
         grow(1)

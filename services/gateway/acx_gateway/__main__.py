@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 from granian.server import Server
 
 from acx.config import ConfigError, Settings, load_settings
@@ -23,8 +24,18 @@ _GRANIAN_LOGGING = {
 }
 
 
+# Linux caps the accept queue at net.core.somaxconn (4096 on current kernels).
+_BACKLOG = 4096
+
+
 def main() -> None:
-    """Validate settings, then run granian on HOST:PORT (WEB_WORKERS processes, default 1)."""
+    """Validate settings, then run granian on HOST:PORT (WEB_WORKERS processes, default 1).
+
+    Slow clients are bounded by granian itself: a connection must send its whole request header
+    within HTTP_HEADER_TIMEOUT_SECONDS or it is closed, and each worker serves up to
+    HTTP_MAX_CONNECTIONS connections at once (granian's `backpressure`; its default, backlog /
+    workers, let ~2 000 stalled connections lock everyone out).
+    """
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -45,6 +56,9 @@ def main() -> None:
         workers=settings.web_workers,
         log_access=False,
         log_dictconfig=_GRANIAN_LOGGING,
+        backlog=_BACKLOG,
+        backpressure=settings.http_max_connections,
+        http1_settings=HTTP1Settings(header_read_timeout=round(settings.http_header_timeout_seconds * 1000)),
     ).serve()
 
 

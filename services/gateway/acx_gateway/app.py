@@ -19,15 +19,22 @@ from acx.config import Settings, load_settings
 from acx.db.migrate import migrate
 from acx.db.pool import open_pool
 from acx.db.projects import ensure_default_project
+from acx.limits import MAX_MULTIPART_PARTS
 from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
 from acx_gateway.dependencies import API_DEPENDENCIES
 from acx_gateway.envelope import exception_handlers
-from acx_gateway.observability import metrics_endpoint, observability_middleware, publish_pool_stats_forever
+from acx_gateway.observability import (
+    metrics_endpoint,
+    observability_middleware,
+    publish_pool_stats_forever,
+    stamp_response,
+)
 from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config, openapi_document
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.render_queue import RenderQueue
+from acx_gateway.request import GatewayRequest
 from acx_gateway.routes.assets import AssetController, public_material
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController, MessageMetaController
@@ -109,10 +116,13 @@ def create_app(settings: Settings) -> Litestar:
     )
     return Litestar(
         route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_document, inspector_router()],
+        before_send=[stamp_response],
         middleware=[observability_middleware, allow_header_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
+        multipart_form_part_limit=MAX_MULTIPART_PARTS,
+        request_class=GatewayRequest,
         openapi_config=openapi_config(),
         logging_config=None,  # structlog is configured once in create_app_from_env
         on_app_init=[_quiet_defaults],

@@ -191,7 +191,8 @@ class StoreBatcher:
     def _add(self, batch: _Batch, sid: uuid.UUID, lane: _Lane, taken: list[_Pending], chained: bool) -> None:
         requests = [pending.request for pending in taken]
         head = lane.head if chained else self._heads.get(sid)
-        if head is not None and not any(request.needs_transaction for request in requests):
+        # Large blobs take the general path, which decodes them off the event loop.
+        if head is not None and not any(request.needs_transaction or request.is_large for request in requests):
             plan = plan_stores(head, requests)  # decoded now, before any database round trip
             batch.plans[sid] = plan
             lane.head = plan.after
@@ -243,8 +244,13 @@ class StoreBatcher:
 
     async def _flush(self, batch: _Batch) -> None:
         """Write one batch (fast path where it can) and answer its waiters."""
+        # The connection wait counts against the requests' own deadlines, so a request never waits
+        # longer than `max_wait` in all (queued, then waiting for a connection) during an outage.
+        timeout = max(
+            0.001, min(p.deadline for pendings in batch.pendings.values() for p in pendings) - time.monotonic()
+        )
         try:
-            async with self._pool.connection() as conn:
+            async with self._pool.connection(timeout=timeout) as conn:
                 if batch.plans:
                     written = await write_known(conn, batch.plans, chained=batch.chained)
                     self._settle(batch, written)

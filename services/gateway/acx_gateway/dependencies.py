@@ -1,14 +1,16 @@
 """Dependency providers: what a handler declares instead of parsing the request itself.
 
-    project_id   the caller's project (resolved by `BearerAuthMiddleware`), every `/api/v1` route
-    session_id   the `{session}` path segment as a UUID, every per-session route
-    paging       the page and edit parameters of a session read (`acx_gateway.pages`)
-    conn         a pooled database connection, returned to the pool once the handler is done
+    project_id         the caller's project (resolved by `BearerAuthMiddleware`), every `/api/v1` route
+    public_session_id  the `{session}` path segment as a UUID, the id answers show
+    session_id         its storage key (ids live per project: `acx.db.sessions.session_key`),
+                       what every per-session query takes
+    paging             the page and edit parameters of a session read (`acx_gateway.pages`)
+    conn               a pooled database connection, returned to the pool once the handler is done
 
 Litestar resolves providers of the same depth concurrently in an anyio task group, which costs
 about 130 µs a request (measured: more than a cached page read spends in its handler). So the
-providers form a chain, project_id → session_id → paging → conn, that Litestar resolves one
-after another for about 10 µs each: each provider of `conn` follows the last key its routes have,
+providers form a chain, project_id → public_session_id → session_id → paging → conn, that
+Litestar resolves one after another for about 10 µs each: each provider of `conn` follows the last key its routes have,
 without using its value.
 """
 
@@ -23,6 +25,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import PathParameter
 
 from acx.db.pool import Conn
+from acx.db.sessions import session_key
 from acx_gateway.auth import project_id_of
 from acx_gateway.pages import PageQuery, provide_page_query
 from acx_gateway.params import parse_uuid
@@ -35,11 +38,13 @@ __all__ = [
     "Connection",
     "Paging",
     "ProjectId",
+    "PublicSessionId",
     "SessionId",
     "SessionPath",
     "connection",
     "paged_connection",
     "provide_project_id",
+    "provide_public_session_id",
     "provide_session_id",
     "session_connection",
 ]
@@ -47,6 +52,8 @@ __all__ = [
 #: What handlers declare to receive a provider's value.
 ProjectId = NamedDependency[uuid.UUID]
 SessionId = NamedDependency[uuid.UUID]
+#: The id in the path, for answers that show it (`SessionId` is the storage key).
+PublicSessionId = NamedDependency[uuid.UUID]
 Paging = NamedDependency[PageQuery]
 Connection = NamedDependency[Conn]
 
@@ -60,9 +67,14 @@ async def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
     return project_id_of(request)
 
 
-async def provide_session_id(session: SessionPath, project_id: ProjectId) -> uuid.UUID:
-    """The session's id; 400 `invalid session_id: … is not a UUID` as upstream when it is not one."""
+async def provide_public_session_id(session: SessionPath, project_id: ProjectId) -> uuid.UUID:
+    """The session's id as the client knows it; 400 `invalid session_id: … is not a UUID` as upstream."""
     return parse_uuid("session_id", session)
+
+
+async def provide_session_id(public_session_id: PublicSessionId, project_id: ProjectId) -> uuid.UUID:
+    """The session's storage key: ids live per project (`acx.db.sessions.session_key`)."""
+    return session_key(project_id, public_session_id)
 
 
 async def connection(request: Request[Any, Any, Any], project_id: ProjectId) -> AsyncIterator[Conn]:
@@ -86,6 +98,10 @@ async def paged_connection(request: Request[Any, Any, Any], paging: Paging) -> A
 #: On the `/api/v1` router.
 API_DEPENDENCIES = {"project_id": Provide(provide_project_id), "conn": Provide(connection)}
 #: On every Controller under `/session/{session}`.
-SESSION_DEPENDENCIES = {"session_id": Provide(provide_session_id), "conn": Provide(session_connection)}
+SESSION_DEPENDENCIES = {
+    "public_session_id": Provide(provide_public_session_id),
+    "session_id": Provide(provide_session_id),
+    "conn": Provide(session_connection),
+}
 #: On the handlers that read a page of a session.
 PAGE_DEPENDENCIES = {"paging": Provide(provide_page_query), "conn": Provide(paged_connection)}

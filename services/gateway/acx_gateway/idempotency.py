@@ -33,9 +33,13 @@ def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     return key
 
 
-async def request_fingerprint(request: Request[Any, Any, Any]) -> str:
-    """What makes two requests "the same" for a key: method, path and body."""
-    body = await request.body()
+async def request_fingerprint(request: Request[Any, Any, Any], content: bytes | None = None) -> str:
+    """What makes two requests "the same" for a key: method, path and body.
+
+    `content` stands for the body when that is not what identifies the request: a multipart form
+    (read by then, and with a boundary the client picks anew for every retry).
+    """
+    body = await request.body() if content is None else content
     return hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.encode(), body])).hexdigest()
 
 

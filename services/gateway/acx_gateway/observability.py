@@ -1,4 +1,12 @@
-"""Request metrics and request ids, as one pure ASGI middleware, plus the `/metrics` route."""
+"""Request ids, request metrics and security headers, plus the `/metrics` route.
+
+Two pieces, because Litestar answers some requests outside any middleware (unknown routes, and
+errors raised by route-level middleware such as authentication, which its outer exception
+handler turns into responses): the middleware binds the request id for logs and starts the
+clock; the `before_send` hook, which sees every response the app sends, stamps the request id and
+the security headers on it and counts it with the status actually sent (401 and 429 used to be
+counted as 500).
+"""
 
 from __future__ import annotations
 
@@ -17,46 +25,66 @@ from acx import metrics
 from acx.db.pool import Pool
 from acx_gateway.state import gateway_state
 
-__all__ = ["metrics_endpoint", "observability_middleware", "publish_pool_stats_forever"]
+__all__ = ["metrics_endpoint", "observability_middleware", "publish_pool_stats_forever", "stamp_response"]
 
 POOL_STATS_INTERVAL_SECONDS = 5.0
 
+_STARTED = "acx_started"
+# API answers are JSON and never rendered: nothing may run, load or frame them. Responses that
+# set their own policy (the inspector under /ui/, stored files) keep it.
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy", _API_CSP),
+)
+_NO_STORE = (b"cache-control", b"no-store")
+
 
 def observability_middleware(app: ASGIApp) -> ASGIApp:
-    """Count and time every routed request by route template; bind a request id for logs.
+    """Bind a request id for the logs of a routed request and note when it started.
 
     The request id comes from `X-Request-ID` when the client sends one (so it can be traced
-    end to end) and is echoed back; it is also passed to render jobs.
+    end to end) and is echoed back by `stamp_response`; it is also passed to render jobs.
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-        started = time.perf_counter()
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
-
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id") or state.setdefault("request_id", _request_id(scope))
+        state[_STARTED] = time.perf_counter()
         # bind/reset rather than the `bound_contextvars` context manager: same effect, a third of the cost.
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            await app(scope, receive, send_wrapper)
+            await app(scope, receive, send)
         finally:
             structlog.contextvars.reset_contextvars(**tokens)
-            counter, histogram = _series(scope.get("path_template", "unmatched"), scope.get("method", "GET"), status)
-            counter.inc()
-            histogram.observe(time.perf_counter() - started)
 
     return middleware
+
+
+async def stamp_response(message: Message, scope: Scope) -> None:
+    """`before_send` hook: request id, security headers and metrics on every HTTP response."""
+    if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
+        return
+    state = scope.setdefault("state", {})
+    request_id: str = state.get("request_id") or state.setdefault("request_id", _request_id(scope))
+    headers = list(message.get("headers") or ())
+    present = {name.lower() for name, _ in headers}
+    headers.append((b"x-request-id", request_id.encode()))
+    headers.extend(header for header in _SECURITY_HEADERS if header[0] not in present)
+    if _NO_STORE[0] not in present and scope.get("path", "").startswith("/api/"):
+        headers.append(_NO_STORE)
+    message["headers"] = headers
+    counter, histogram = _series(scope.get("path_template", "unmatched"), scope.get("method", "GET"), message["status"])
+    counter.inc()
+    started = state.get(_STARTED)
+    if started is not None:
+        histogram.observe(time.perf_counter() - started)
 
 
 # Labelled children, looked up once per (route, method, status): `labels()` validates and locks
@@ -78,7 +106,7 @@ def _series(route: str, method: str, status: int) -> tuple[Any, Any]:
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
+        if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii() and value.decode().isprintable():
             return str(value.decode())
     # A random per-process prefix and a counter: unique across processes and replicas like a
     # uuid4, without a getrandom() call and a UUID object per request (ids need no secrecy).

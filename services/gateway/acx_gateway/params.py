@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-import msgspec
 from litestar.params import HeaderParameter, QueryParameter
 
 from acx.codecs import Format, ProviderFormat
 from acx.errors import InvalidRequestError
+from acx.limits import decode_untrusted
 
 __all__ = [
     "Cursor",
@@ -96,9 +96,9 @@ def parse_json_object(name: str, value: str | None) -> dict[str, Any] | None:
     if value is None or value == "":
         return None
     try:
-        parsed = msgspec.json.decode(value)
-    except msgspec.DecodeError:
-        raise InvalidRequestError("invalid_parameter", f"invalid {name} JSON") from None
+        parsed = decode_untrusted(value, name=name)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError("invalid_parameter", f"invalid {name} JSON: {exc.msg}") from None
     if not isinstance(parsed, dict):
         raise InvalidRequestError("invalid_parameter", f"invalid {name} JSON: expected an object")
     return parsed

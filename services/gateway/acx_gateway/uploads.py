@@ -6,11 +6,13 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import UploadFile
+from litestar.exceptions import ClientException
 
 from acx.assets import Upload, referenced_fields
 from acx.errors import InvalidRequestError, TooLargeError
+from acx.limits import MAX_FILENAME_CHARS, MAX_KEY_CHARS, MAX_MULTIPART_PARTS, check_text
 
-__all__ = ["is_multipart", "read_multipart", "uploads_for"]
+__all__ = ["form_fingerprint", "is_multipart", "read_multipart", "uploads_for"]
 
 
 def is_multipart(request: Request[Any, Any, Any]) -> bool:
@@ -19,12 +21,29 @@ def is_multipart(request: Request[Any, Any, Any]) -> bool:
 
 
 async def read_multipart(request: Request[Any, Any, Any], max_upload_bytes: int) -> tuple[bytes, dict[str, Upload]]:
-    """The `payload` field's JSON bytes and the uploaded files by field name."""
-    form = await request.form()
+    """The `payload` field's JSON bytes and the uploaded files by field name.
+
+    Raises:
+        TooLargeError: more than `MAX_MULTIPART_PARTS` parts, a file over the upload limit, a file
+            or field name over its length limit.
+        InvalidRequestError: malformed multipart, or text fields that are not UTF-8.
+    """
+    try:
+        form = await request.form()
+    except ClientException as exc:
+        if exc.detail == "Request Entity Too Large":  # Litestar's part limit, reported as a 400
+            raise TooLargeError(
+                "too_many_parts", f"a multipart store may have at most {MAX_MULTIPART_PARTS} parts"
+            ) from None
+        raise InvalidRequestError("invalid_multipart", f"invalid multipart body: {exc.detail}") from None
+    except (UnicodeDecodeError, LookupError):
+        raise InvalidRequestError("invalid_utf8", "multipart text fields must be UTF-8") from None
     payload: bytes | None = None
     uploads: dict[str, Upload] = {}
     for name, value in form.multi_items():
+        check_text("form field name", name, MAX_KEY_CHARS)
         if isinstance(value, UploadFile):
+            check_text("filename", value.filename, MAX_FILENAME_CHARS)
             data = await value.read()
             if len(data) > max_upload_bytes:
                 raise TooLargeError("file_too_large", f"file {name} exceeds the {max_upload_bytes}-byte upload limit")
@@ -34,6 +53,13 @@ async def read_multipart(request: Request[Any, Any, Any], max_upload_bytes: int)
     if not payload or not payload.strip():
         raise InvalidRequestError("invalid_body", "multipart store needs a non-empty 'payload' field")
     return payload, uploads
+
+
+def form_fingerprint(payload: bytes, uploads: dict[str, Upload]) -> bytes:
+    """What identifies a multipart store for `Idempotency-Key`: the payload and each file, not the
+    raw body, whose boundary a client picks anew for every retry."""
+    files = sorted((u.field, u.filename or "", u.mime, u.sha256) for u in uploads.values())
+    return b"\0".join([payload, *("\x1f".join(file).encode() for file in files)])
 
 
 def uploads_for(fmt: str, blob: Any, uploads: dict[str, Upload]) -> tuple[Upload, ...]:

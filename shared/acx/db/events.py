@@ -16,7 +16,11 @@ from acx.errors import SessionNotFound
 
 __all__ = ["EventPage", "EventRecord", "add_event", "events_between", "list_events"]
 
-_COLUMNS = "id, session_id, project_id, type, data, created_at, updated_at"
+# Events show their session's public id, not its storage key.
+_COLUMNS = (
+    "id, (SELECT s.public_id FROM sessions s WHERE s.id = session_events.session_id),"
+    " project_id, type, data, created_at, updated_at"
+)
 
 
 class EventRecord(msgspec.Struct, kw_only=True):

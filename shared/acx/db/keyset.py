@@ -23,18 +23,24 @@ T = TypeVar("T", bound=_Timed)
 
 
 def time_keyset(
-    kind: str, cursor: str | None, time_desc: bool, alias: str = "", scope: uuid.UUID | None = None
+    kind: str,
+    cursor: str | None,
+    time_desc: bool,
+    alias: str = "",
+    scope: uuid.UUID | None = None,
+    id_column: str = "id",
 ) -> tuple[str, dict[str, Any], str]:
     """The WHERE condition after `cursor` (TRUE without one), its parameters, and the ORDER BY.
 
-    `scope`: the session a per-session listing belongs to (see `acx.cursor`).
+    `scope`: the session a per-session listing belongs to (see `acx.cursor`). `id_column` is the
+    tie-break column, the one whose value the records expose as `id`.
     """
     order = "DESC" if time_desc else "ASC"
-    order_by = f"{alias}created_at {order}, {alias}id {order}"
+    order_by = f"{alias}created_at {order}, {alias}{id_column} {order}"
     if not cursor:
         return "TRUE", {}, order_by
     position = decode_cursor(kind, cursor, scope)
-    condition = f"({alias}created_at, {alias}id) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)"
+    condition = f"({alias}created_at, {alias}{id_column}) {'<' if time_desc else '>'} (%(after_at)s, %(after_id)s)"
     return condition, {"after_at": position.time, "after_id": position.id}, order_by
 
 

@@ -16,8 +16,9 @@ batcher guarantees it within a process; across processes the row lock and the he
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -92,6 +93,11 @@ class StoreRequest(NamedTuple):
         """Whether it writes more than its message (asset references, an idempotency record)."""
         return bool(self.uploads) or self.idempotency is not None
 
+    @property
+    def is_large(self) -> bool:
+        """A blob of megabytes: decoded in a worker thread, on the general path (`write_locked`)."""
+        return len(self.raw) > _THREAD_ABOVE_CHARS
+
 
 Outcome = StoredMessage | Replayed | AcxError
 
@@ -158,6 +164,17 @@ def plan_stores(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -
             state = ingested.new_state_json.decode()
             current = current._replace(seq=current.seq + 1, last_id=draft.id, state=state)
     return _Plan(head, current, steps)
+
+
+# Decoding a blob of megabytes (base64 checks, re-encoding the parts) holds the event loop long
+# enough to stall every other request of the process; in a thread it only shares the loop's time.
+_THREAD_ABOVE_CHARS = 1 << 20
+
+
+async def _plan_off_loop(head: SessionHead, requests: Sequence[StoreRequest | Outcome]) -> StorePlan:
+    if any(isinstance(r, StoreRequest) and r.is_large for r in requests):
+        return await asyncio.to_thread(plan_stores, head, requests)
+    return plan_stores(head, requests)
 
 
 # Arrays without NULLs travel in binary (`%(…)b`): psycopg escapes text-format array literals with
@@ -278,7 +295,7 @@ async def write_locked(conn: Conn, groups: dict[uuid.UUID, list[StoreRequest]]) 
             if head is None:
                 written.outcomes[sid] = [SessionNotFound() for _ in requests]
                 continue
-            plans[sid] = plan_stores(head, [await _claim(conn, request, claimed) for request in requests])
+            plans[sid] = await _plan_off_loop(head, [await _claim(conn, request, claimed) for request in requests])
         advanced = await _write(conn, _WRITE_LOCKED, plans)
         unwritten = [sid for sid, plan in plans.items() if plan.after != plan.before and sid not in advanced]
         if unwritten:  # impossible under the row locks; never acknowledge what was not inserted

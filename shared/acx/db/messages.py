@@ -12,6 +12,7 @@ from acx.cursor import decode_cursor, encode_cursor
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import NotFoundError, SessionNotFound
+from acx.limits import check_object_size
 
 __all__ = [
     "MessageRow",
@@ -157,7 +158,12 @@ async def read_page(
 async def patch_user_meta(
     conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, message_id: uuid.UUID, patch: dict[str, Any]
 ) -> dict[str, Any]:
-    """Shallow-merge `patch` into a message's user meta (a null value deletes the key)."""
+    """Shallow-merge `patch` into a message's user meta (a null value deletes the key).
+
+    Raises:
+        NotFoundError: no such session in the project, or no such message in it.
+        TooLargeError: the merged meta would exceed `MAX_OBJECT_BYTES` (nothing is changed).
+    """
     async with conn.transaction():
         row = await (
             await conn.execute(
@@ -175,9 +181,11 @@ async def patch_user_meta(
                 meta.pop(key, None)
             else:
                 meta[key] = value
+        encoded = msgspec.json.encode(meta)
+        check_object_size("meta", len(encoded))  # the merged result, not just this patch
         await conn.execute(
             "UPDATE messages SET meta = %s, updated_at = clock_timestamp() WHERE id = %s",
-            (msgspec.json.encode(meta).decode(), message_id),
+            (encoded.decode(), message_id),
         )
     return meta
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import msgspec
 from psycopg.types.json import Jsonb
@@ -11,7 +12,18 @@ from psycopg.types.json import Jsonb
 from acx.db.pool import Conn
 from acx.errors import TooLargeError
 
-__all__ = ["ensure_default_project", "merge_project_configs", "project_by_token_hmac", "project_configs"]
+__all__ = [
+    "ProjectRow",
+    "create_project",
+    "delete_project",
+    "ensure_default_project",
+    "get_project",
+    "list_projects",
+    "merge_project_configs",
+    "project_by_token_hmac",
+    "project_configs",
+    "rekey_project",
+]
 
 
 async def ensure_default_project(conn: Conn, token_hmac: str) -> uuid.UUID:
@@ -79,3 +91,57 @@ def _configs(value: object) -> dict[str, Any]:
     # The column is NOT NULL with an object default, and only this module writes it.
     assert isinstance(value, dict)
     return value
+
+
+class ProjectRow(NamedTuple):
+    """A project as operators see it (never its key: only the key's HMAC is stored)."""
+
+    id: uuid.UUID
+    name: str
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+_PROJECT_COLUMNS = "id, name, is_default, created_at, updated_at"
+
+
+def _project(row: tuple[Any, ...]) -> ProjectRow:
+    return ProjectRow(row[0], row[1], row[2], row[3], row[4])
+
+
+async def create_project(conn: Conn, name: str, token_hmac: str) -> ProjectRow:
+    """Insert a project keyed by `token_hmac`."""
+    row = await (
+        await conn.execute(
+            f"INSERT INTO projects (token_hmac, name) VALUES (%s, %s) RETURNING {_PROJECT_COLUMNS}", (token_hmac, name)
+        )
+    ).fetchone()
+    assert row is not None
+    return _project(row)
+
+
+async def list_projects(conn: Conn) -> list[ProjectRow]:
+    """Every project, oldest first."""
+    rows = await (await conn.execute(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY created_at, id")).fetchall()
+    return [_project(row) for row in rows]
+
+
+async def get_project(conn: Conn, project_id: uuid.UUID) -> ProjectRow | None:
+    """One project, if it exists."""
+    row = await (await conn.execute(f"SELECT {_PROJECT_COLUMNS} FROM projects WHERE id = %s", (project_id,))).fetchone()
+    return None if row is None else _project(row)
+
+
+async def rekey_project(conn: Conn, project_id: uuid.UUID, token_hmac: str) -> bool:
+    """Replace a project's key (the old key stops working); False when there is no such project."""
+    cursor = await conn.execute(
+        "UPDATE projects SET token_hmac = %s, updated_at = clock_timestamp() WHERE id = %s", (token_hmac, project_id)
+    )
+    return cursor.rowcount == 1
+
+
+async def delete_project(conn: Conn, project_id: uuid.UUID) -> bool:
+    """Delete a project and, by cascade, all its sessions, messages and assets."""
+    cursor = await conn.execute("DELETE FROM projects WHERE id = %s", (project_id,))
+    return cursor.rowcount == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import NamedTuple
 
 from acx.db.pool import Conn
@@ -105,20 +106,32 @@ async def mark_render_failed(conn: Conn, message: RenderInput, error: str) -> No
 
 
 async def unrendered_message_ids(
-    conn: Conn, older_than_seconds: float, stuck_after_seconds: float, limit: int
-) -> list[uuid.UUID]:
+    conn: Conn,
+    older_than_seconds: float,
+    stuck_after_seconds: float,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[tuple[uuid.UUID, datetime]]:
     """Messages whose job was lost: pending after a grace period, or running for longer than a
-    job may run (its worker died)."""
+    job may run (its worker died). Ordered by (created_at, id), after the keyset `after`."""
     rows = await (
         await conn.execute(
-            "SELECT id FROM messages WHERE render_state IN ('pending', 'running')"
+            "SELECT id, created_at FROM messages WHERE render_state IN ('pending', 'running')"
             " AND created_at < clock_timestamp() - make_interval(secs => %s)"
             " AND (render_state = 'pending' OR render_started_at < clock_timestamp() - make_interval(secs => %s))"
-            " ORDER BY created_at LIMIT %s",
-            (older_than_seconds, stuck_after_seconds, limit),
+            " AND (%s::timestamptz IS NULL OR (created_at, id) > (%s, %s))"
+            " ORDER BY created_at, id LIMIT %s",
+            (
+                older_than_seconds,
+                stuck_after_seconds,
+                after and after[0],
+                after and after[0],
+                after and after[1],
+                limit,
+            ),
         )
     ).fetchall()
-    return [row[0] for row in rows]  # type: ignore[misc]
+    return [(row[0], row[1]) for row in rows]  # type: ignore[misc]
 
 
 async def pending_in_session(conn: Conn, session_id: uuid.UUID) -> list[uuid.UUID]:

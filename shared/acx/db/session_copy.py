@@ -6,6 +6,7 @@ import uuid
 
 from acx.db.assets import copy_references
 from acx.db.pool import Conn
+from acx.db.sessions import session_key
 from acx.errors import SessionNotFound, TooLargeError
 
 __all__ = ["MAX_COPY_MESSAGES", "copy_session"]
@@ -14,7 +15,7 @@ MAX_COPY_MESSAGES = 5000
 
 
 async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> uuid.UUID:
-    """Copy a session in one transaction; return the new session's id.
+    """Copy a session (by key) in one transaction; return the new session's public id.
 
     Messages keep their sequence numbers (so the order is exactly the source's, unlike upstream,
     which re-stamps timestamps per batch and lets random ids decide), get new ids, and have
@@ -25,7 +26,8 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
         SessionNotFound: missing or another project's session.
         TooLargeError: more than MAX_COPY_MESSAGES messages (`SESSION_TOO_LARGE`).
     """
-    new_id = uuid.uuid4()
+    new_public_id = uuid.uuid4()
+    new_id = session_key(project_id, new_public_id)
     async with conn.transaction():
         # FOR SHARE: concurrent stores to the source wait until the copy is consistent.
         row = await (
@@ -46,12 +48,12 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
             (session_id,),
         )
         await conn.execute(
-            "INSERT INTO sessions (id, project_id, user_id, disable_task_tracking, configs, ingest_state,"
+            "INSERT INTO sessions (id, public_id, project_id, user_id, disable_task_tracking, configs, ingest_state,"
             " message_count, last_message_id)"
-            " SELECT %s, s.project_id, s.user_id, s.disable_task_tracking, s.configs, s.ingest_state,"
+            " SELECT %s, %s, s.project_id, s.user_id, s.disable_task_tracking, s.configs, s.ingest_state,"
             " s.message_count, c.new_id FROM sessions s LEFT JOIN copy_ids c ON c.old_id = s.last_message_id"
             " WHERE s.id = %s",
-            (new_id, session_id),
+            (new_id, new_public_id, session_id),
         )
         await conn.execute(
             "INSERT INTO messages (id, session_id, project_id, seq, parent_id, role, format, raw, parts, meta,"
@@ -75,4 +77,4 @@ async def copy_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID)
             " FROM session_events WHERE session_id = %s",
             (new_id, session_id),
         )
-    return new_id
+    return new_public_id

@@ -1,7 +1,13 @@
-"""SQL for sessions: create, list, read, delete, configs."""
+"""SQL for sessions: create, list, read, delete, configs.
+
+A session has two ids (migration 0007): the public id clients see and choose, unique per project,
+and the storage key every table references, `session_key(project_id, public_id)`. The HTTP layer
+turns a path's session id into its key once; functions here take keys and return public ids.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,6 +20,7 @@ from acx.db.assets import release_session
 from acx.db.keyset import page_after, time_keyset
 from acx.db.pool import Conn
 from acx.errors import ConflictError, SessionNotFound
+from acx.limits import check_object_size
 
 __all__ = [
     "SessionPage",
@@ -25,9 +32,10 @@ __all__ = [
     "merge_configs",
     "replace_configs",
     "require_session",
+    "session_key",
 ]
 
-_COLUMNS = "id, project_id, user_id, disable_task_tracking, configs, created_at, updated_at"
+_COLUMNS = "public_id, project_id, user_id, disable_task_tracking, configs, created_at, updated_at"
 
 
 class SessionRecord(msgspec.Struct, kw_only=True):
@@ -58,6 +66,14 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
     )
 
 
+def session_key(project_id: uuid.UUID, session_id: uuid.UUID) -> uuid.UUID:
+    """The storage key of a project's session id (the SQL twin is in migration 0007).
+
+    A hash, so no project can choose an id that collides with another project's session.
+    """
+    return uuid.UUID(bytes=hashlib.sha256(project_id.bytes + session_id.bytes).digest()[:16])
+
+
 async def create_session(
     conn: Conn,
     project_id: uuid.UUID,
@@ -67,11 +83,12 @@ async def create_session(
     disable_task_tracking: bool,
     configs: dict[str, Any] | None,
 ) -> SessionRecord:
-    """Insert a session (and get-or-create its user).
+    """Insert a session (and get-or-create its user); `session_id` is the public id.
 
     Raises:
-        ConflictError: `session_id` is already taken (in any project: ids are global).
+        ConflictError: the project already has a session with `session_id`.
     """
+    public_id = session_id or uuid.uuid4()
     async with conn.transaction():
         user_id = None
         if user:
@@ -87,10 +104,11 @@ async def create_session(
             user_id = row[0]
         row = await (
             await conn.execute(
-                "INSERT INTO sessions (id, project_id, user_id, disable_task_tracking, configs)"
-                f" VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}",
+                "INSERT INTO sessions (id, public_id, project_id, user_id, disable_task_tracking, configs)"
+                f" VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
                 (
-                    session_id or uuid.uuid4(),
+                    session_key(project_id, public_id),
+                    public_id,
                     project_id,
                     user_id,
                     disable_task_tracking,
@@ -150,7 +168,7 @@ async def list_sessions(
     if configs_filter:
         where.append("s.configs @> %(filter)s")
         params["filter"] = Jsonb(configs_filter)
-    after, after_params, order_by = time_keyset("s", cursor, time_desc, alias="s.")
+    after, after_params, order_by = time_keyset("s", cursor, time_desc, alias="s.", id_column="public_id")
     where.append(after)
     params.update(after_params)
     columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
@@ -190,17 +208,30 @@ async def replace_configs(
 async def merge_configs(
     conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID, patch: dict[str, Any]
 ) -> dict[str, Any]:
-    """Shallow-merge `patch` into configs (a null value deletes the key); return the result."""
-    updates = {key: value for key, value in patch.items() if value is not None}
-    deletions = [key for key, value in patch.items() if value is None]
-    row = await (
+    """Shallow-merge `patch` into configs (a null value deletes the key); return the result.
+
+    Raises:
+        NotFoundError: no such session in the project.
+        TooLargeError: the merged configs would exceed `MAX_OBJECT_BYTES` (nothing is changed).
+    """
+    async with conn.transaction():
+        row = await (
+            await conn.execute(
+                "SELECT configs FROM sessions WHERE id = %s AND project_id = %s FOR UPDATE", (session_id, project_id)
+            )
+        ).fetchone()
+        if row is None:
+            raise SessionNotFound()
+        configs: dict[str, Any] = dict(row[0] or {})  # type: ignore[call-overload]
+        for key, value in patch.items():
+            if value is None:
+                configs.pop(key, None)
+            else:
+                configs[key] = value
+        # The limit holds for what is stored, so twenty 60 KB patches cannot grow it to 1.2 MB.
+        check_object_size("configs", len(msgspec.json.encode(configs)))
         await conn.execute(
-            "UPDATE sessions SET configs = (COALESCE(configs, '{}'::jsonb) || %s) - %s::text[],"
-            " updated_at = clock_timestamp() WHERE id = %s AND project_id = %s RETURNING configs",
-            (Jsonb(updates), deletions, session_id, project_id),
+            "UPDATE sessions SET configs = %s, updated_at = clock_timestamp() WHERE id = %s",
+            (Jsonb(configs), session_id),
         )
-    ).fetchone()
-    if row is None:
-        raise SessionNotFound()
-    configs: dict[str, Any] = row[0]  # type: ignore[assignment]
     return configs

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import msgspec
 from litestar import Request
 
 from acx.errors import InvalidRequestError
+from acx.limits import decode_untrusted
 
 __all__ = ["decode_body", "decode_json", "reject_nul", "reject_nul_text"]
 
@@ -20,13 +20,8 @@ async def decode_body(request: Request[Any, Any, Any], kind: type[T]) -> T:
 
 
 def decode_json(body: bytes, kind: type[T]) -> T:
-    """Decode JSON bytes into `kind`, with 400s that say what is wrong."""
-    try:
-        return msgspec.json.decode(body or b"{}", type=kind)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequestError("invalid_body", f"invalid request body: {exc}") from None
-    except msgspec.DecodeError:
-        raise InvalidRequestError("invalid_json", "request body is not valid JSON") from None
+    """Decode JSON bytes into `kind`, with 400s that say what is wrong (see `acx.limits`)."""
+    return decode_untrusted(body or b"{}", kind)
 
 
 def reject_nul(name: str, encoded: bytes) -> None:

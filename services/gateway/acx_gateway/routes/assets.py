@@ -14,13 +14,15 @@ from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError, NotFoundError
 from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
 from acx_gateway.envelope import error_responses
+from acx_gateway.material_response import file_response
 from acx_gateway.state import gateway_state
 
 __all__ = ["AssetController", "public_material"]
 
-_ASSET_KEY = re.compile(r"^assets/([0-9a-f]{64})$")
+# Matched with fullmatch: `$` would also match before a trailing newline ("assets/<hash>\n").
+_ASSET_KEY = re.compile(r"assets/([0-9a-f]{64})")
 # Documented, not enforced by Litestar: a key of no asset is a 404 like a missing one.
-_KEY_SCHEMA = {"pattern": _ASSET_KEY.pattern}
+_KEY_SCHEMA = {"pattern": f"^{_ASSET_KEY.pattern}$"}
 
 
 class AssetController(Controller):
@@ -38,16 +40,16 @@ class AssetController(Controller):
         s3_key: Annotated[
             str | None, QueryParameter(description="`asset.s3_key` of a part", schema_extra=_KEY_SCHEMA)
         ] = None,
-    ) -> bytes:
-        """The bytes of an asset used in this session (`s3_key` as in a part's `asset`)."""
+    ) -> Response[bytes]:
+        """The bytes of an asset used in this session (`s3_key` as in a part's `asset`), as a download."""
         if not s3_key:
             raise InvalidRequestError("invalid_parameter", "s3_key is required")
-        match = _ASSET_KEY.match(s3_key)
+        match = _ASSET_KEY.fullmatch(s3_key)
         await require_session(conn, project_id, session_id)
         asset = await session_asset(conn, project_id, session_id, match[1]) if match else None
         if asset is None:
             raise NotFoundError("asset_not_found", "asset not found")
-        return asset.data
+        return file_response(asset.data, "application/octet-stream", inline=False)
 
 
 def _material_not_found() -> NotFoundError:
@@ -65,4 +67,4 @@ async def public_material(request: Request[Any, Any, Any], token: FromPath[str])
         asset = await get_asset(conn, granted.project_id, granted.sha256)
     if asset is None:
         raise _material_not_found()
-    return Response(asset.data, media_type=asset.mime)
+    return file_response(asset.data, asset.mime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from datetime import UTC, datetime
@@ -18,13 +19,15 @@ from acx.db import events as event_store
 from acx.db import messages as store
 from acx.db.assets import assets_of_messages
 from acx.db.message_writes import IdempotentWrite, Replayed, StoredMessage, StoreRequest
-from acx.errors import InvalidRequestError, TooLargeError
+from acx.errors import InvalidRequestError
+from acx.limits import check_object_keys, check_object_size, decode_untrusted
 from acx_gateway.dependencies import (
     PAGE_DEPENDENCIES,
     SESSION_DEPENDENCIES,
     Connection,
     Paging,
     ProjectId,
+    PublicSessionId,
     SessionId,
 )
 from acx_gateway.envelope import Envelope, envelope, envelope_bytes, error_responses, json_response
@@ -33,11 +36,9 @@ from acx_gateway.pages import MessagesPage, PublicUrl, build_page, edit_page, re
 from acx_gateway.params import FormatQuery, GoBool, IdempotencyKey, is_true, parse_choice, parse_uuid
 from acx_gateway.routes._common import decode_body, decode_json
 from acx_gateway.state import gateway_state
-from acx_gateway.uploads import is_multipart, read_multipart, uploads_for
+from acx_gateway.uploads import form_fingerprint, is_multipart, read_multipart, uploads_for
 
 __all__ = ["MessageController", "MessageMetaController", "MetaResult", "StoredMessageOut"]
-
-_META_MAX_BYTES = 64 * 1024
 
 
 class StoreMessageBody(msgspec.Struct):
@@ -70,11 +71,29 @@ def _format(value: str | None) -> codecs.Format:
 def _meta_json(meta: msgspec.Raw) -> str:
     if not meta or bytes(meta) == b"null":
         return "{}"
-    if len(meta) > _META_MAX_BYTES:
-        raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")
-    if not isinstance(msgspec.json.decode(meta), dict):
+    check_object_size("meta", len(meta))
+    decoded = decode_untrusted(bytes(meta), name="meta")
+    if not isinstance(decoded, dict):
         raise InvalidRequestError("invalid_body", "meta must be a JSON object")
+    check_object_keys("meta", decoded)
     return bytes(meta).decode()
+
+
+# Above this, the blob is decoded in a worker thread: a blob of megabytes would otherwise hold the
+# event loop (and every other request of this process) for a noticeable time.
+_THREAD_ABOVE_BYTES = 1 << 20
+
+
+def _decoded(blob: msgspec.Raw) -> tuple[Any, str]:
+    data = bytes(blob)
+    return decode_untrusted(data, name="blob"), data.decode()
+
+
+async def _decode_blob(blob: msgspec.Raw) -> tuple[Any, str]:
+    """The decoded blob (see `acx.limits.decode_untrusted`) and its text, off the event loop when large."""
+    if len(blob) > _THREAD_ABOVE_BYTES:
+        return await asyncio.to_thread(_decoded, blob)
+    return _decoded(blob)
 
 
 def _public_urls(settings: Settings, project_id: uuid.UUID, hashes: list[str]) -> dict[str, PublicUrl]:
@@ -87,11 +106,11 @@ def _public_urls(settings: Settings, project_id: uuid.UUID, hashes: list[str]) -
     return urls
 
 
-def _stored_out(stored: StoredMessage, meta_json: str) -> StoredMessageOut:
+def _stored_out(stored: StoredMessage, meta_json: str, session_id: uuid.UUID) -> StoredMessageOut:
     message = stored.message
     return StoredMessageOut(
         id=stored.id,
-        session_id=stored.session_id,
+        session_id=session_id,  # the public id: `stored.session_id` is the storage key
         parent_id=stored.parent_id,
         role=codecs.acontext_role(message),
         meta=msgspec.Raw(meta_json.encode()),
@@ -102,9 +121,9 @@ def _stored_out(stored: StoredMessage, meta_json: str) -> StoredMessageOut:
     )
 
 
-def _stored_body(meta_json: str, stored: StoredMessage) -> bytes:
+def _stored_body(meta_json: str, session_id: uuid.UUID, stored: StoredMessage) -> bytes:
     """The 201 envelope of a store, as recorded for its Idempotency-Key."""
-    return envelope_bytes(_stored_out(stored, meta_json))
+    return envelope_bytes(_stored_out(stored, meta_json, session_id))
 
 
 class MetaBody(msgspec.Struct):
@@ -130,14 +149,17 @@ class MessageController(Controller):
         self,
         request: Request[Any, Any, Any],
         project_id: ProjectId,
+        public_session_id: PublicSessionId,
         session_id: SessionId,
         idempotency: IdempotencyKey = None,
     ) -> Response[Envelope[StoredMessageOut]]:
         """Validate, normalise and persist one message (JSON, or multipart: `payload` and files)."""
         state = gateway_state(request)
         files: dict[str, Upload] = {}
+        form_content: bytes | None = None
         if is_multipart(request):
             payload, files = await read_multipart(request, state.settings.max_upload_bytes)
+            form_content = form_fingerprint(payload, files)
             body = decode_json(payload, StoreMessageBody)
         else:
             body = await decode_body(request, StoreMessageBody)
@@ -145,8 +167,7 @@ class MessageController(Controller):
         if not body.blob:
             raise InvalidRequestError("invalid_body", "blob is required")
         meta_json = _meta_json(body.meta)
-        blob = msgspec.json.decode(body.blob)
-        raw = bytes(body.blob).decode()
+        blob, raw = await _decode_blob(body.blob)
         uploads = uploads_for(fmt, blob, files)
         by_field = {upload.field: upload for upload in uploads}
         prepare = (lambda message: attach_uploads(message, by_field)) if uploads else None
@@ -154,7 +175,11 @@ class MessageController(Controller):
         idempotent = (
             None
             if key is None
-            else IdempotentWrite(key, await request_fingerprint(request), functools.partial(_stored_body, meta_json))
+            else IdempotentWrite(
+                key,
+                await request_fingerprint(request, form_content),
+                functools.partial(_stored_body, meta_json, public_session_id),
+            )
         )
         store_request = StoreRequest(
             project_id,
@@ -174,12 +199,16 @@ class MessageController(Controller):
         metrics.MESSAGES_STORED.labels(fmt).inc()
         if stored.recorded is not None:
             return json_response(stored.recorded, 201)  # type: ignore[return-value]  # the same envelope, recorded
-        return Response(envelope(_stored_out(stored, meta_json)), status_code=201)
+        if len(raw) > _THREAD_ABOVE_BYTES:  # the answer carries the parts, files inline: megabytes to encode
+            body_bytes = await asyncio.to_thread(_stored_body, meta_json, public_session_id, stored)
+            return json_response(body_bytes, 201)  # type: ignore[return-value]  # the same envelope, encoded
+        return Response(envelope(_stored_out(stored, meta_json, public_session_id)), status_code=201)
 
     @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def list(
         self,
         project_id: ProjectId,
+        public_session_id: PublicSessionId,
         session_id: SessionId,
         paging: Paging,
         conn: Connection,
@@ -205,7 +234,7 @@ class MessageController(Controller):
             else None
         )
         entries, edit_at = edit_page(rows, paging)
-        data = build_page(session_id, fmt, entries, page, edit_at)
+        data = build_page(public_session_id, fmt, entries, page, edit_at)
         data.events = page_events
         if hashes:
             data.public_urls = _public_urls(gateway_state(request).settings, project_id, hashes)
@@ -231,8 +260,7 @@ class MessageMetaController(Controller):
         message_id = parse_uuid("message_id", message)
         if data is None or data.meta is None:
             raise InvalidRequestError("invalid_body", "meta is required and must be an object")
-        encoded = msgspec.json.encode(data.meta)
-        if len(encoded) > _META_MAX_BYTES:
-            raise TooLargeError("meta_too_large", "meta size exceeds 64KB limit")
+        check_object_keys("meta", data.meta)
+        check_object_size("meta", len(msgspec.json.encode(data.meta)))
         meta = await store.patch_user_meta(conn, project_id, session_id, message_id, data.meta)
         return envelope(MetaResult(meta))

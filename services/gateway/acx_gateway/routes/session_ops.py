@@ -17,11 +17,12 @@ from acx.db import renderings as render_store
 from acx.db.session_copy import copy_session
 from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError
+from acx.limits import MAX_EVENT_TYPE_CHARS, check_text
 from acx.pipeline import render_and_store
-from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
+from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, PublicSessionId, SessionId
 from acx_gateway.envelope import Envelope, envelope, error_responses
 from acx_gateway.params import Cursor, PageLimit, TimeDesc, is_true
-from acx_gateway.routes._common import reject_nul, reject_nul_text
+from acx_gateway.routes._common import reject_nul
 
 __all__ = [
     "CopyResult",
@@ -84,10 +85,12 @@ class SessionOpsController(Controller):
     dependencies = SESSION_DEPENDENCIES
 
     @post("/copy", status_code=200, responses=error_responses(400, 404, 413))
-    async def copy(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Envelope[CopyResult]:
+    async def copy(
+        self, project_id: ProjectId, public_session_id: PublicSessionId, session_id: SessionId, conn: Connection
+    ) -> Envelope[CopyResult]:
         """Fork the session: same user and configs, every message in the same order with new ids."""
         new_id = await copy_session(conn, project_id, session_id)
-        return envelope(CopyResult(session_id, new_id))
+        return envelope(CopyResult(public_session_id, new_id))
 
     @get("/token_counts", responses=error_responses(400, 404))
     async def token_counts(
@@ -133,7 +136,7 @@ class SessionOpsController(Controller):
             raise InvalidRequestError("invalid_body", "type is required and must be a non-empty string")
         if body.data is None:
             raise InvalidRequestError("invalid_body", "data is required and must be a JSON object")
-        reject_nul_text("type", body.type)
+        check_text("type", body.type, MAX_EVENT_TYPE_CHARS)
         encoded = msgspec.json.encode(body.data)
         reject_nul("data", encoded)
         event = await event_store.add_event(conn, project_id, session_id, body.type, encoded.decode())

@@ -10,17 +10,16 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from acx.db import sessions as store
 from acx.db.idempotency import StoredResponse
-from acx.errors import InvalidRequestError, TooLargeError
+from acx.errors import InvalidRequestError
+from acx.limits import MAX_USER_CHARS, check_object_keys, check_object_size, check_text
 from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
 from acx_gateway.envelope import Envelope, Reply, envelope, envelope_bytes, error_responses
 from acx_gateway.idempotency import idempotency_key, run_idempotent
 from acx_gateway.params import Cursor, IdempotencyKey, PageLimit, TimeDesc, is_true, parse_json_object, parse_uuid
-from acx_gateway.routes._common import reject_nul, reject_nul_text
+from acx_gateway.routes._common import reject_nul
 from acx_gateway.state import gateway_state
 
 __all__ = ["ConfigsResult", "SessionController", "SessionItemController"]
-
-_CONFIGS_MAX_BYTES = 64 * 1024
 
 
 class CreateSession(msgspec.Struct):
@@ -48,9 +47,9 @@ def _checked_configs(body: ConfigsBody | None) -> dict[str, Any]:
     configs = body.configs if body is not None else None
     if configs is None:
         raise InvalidRequestError("invalid_body", "configs is required and must be an object")
+    check_object_keys("configs", configs)
     encoded = msgspec.json.encode(configs)
-    if len(encoded) > _CONFIGS_MAX_BYTES:
-        raise TooLargeError("configs_too_large", "configs size exceeds 64KB limit")
+    check_object_size("configs", len(encoded))
     reject_nul("configs", encoded)
     return configs
 
@@ -68,9 +67,9 @@ class SessionController(Controller):
         data: JSONBody[CreateSession | None] = None,
         idempotency: IdempotencyKey = None,
     ) -> Response[Envelope[store.SessionRecord]]:
-        """Create a session (optionally with a caller-chosen id: 409 if it is taken)."""
+        """Create a session (optionally with a caller-chosen id: 409 if the project already has it)."""
         body = data or CreateSession()
-        reject_nul_text("user", body.user)
+        check_text("user", body.user, MAX_USER_CHARS)
         session_id = parse_uuid("use_uuid", body.use_uuid) if body.use_uuid else None
         configs = None if body.configs is None else _checked_configs(ConfigsBody(body.configs))
 
@@ -110,7 +109,7 @@ class SessionController(Controller):
         time_desc: TimeDesc = None,
     ) -> Envelope[store.SessionPage]:
         """List the project's sessions, keyset-paginated."""
-        reject_nul_text("user", user)
+        check_text("user", user, MAX_USER_CHARS)
         configs_filter = parse_json_object("filter_by_configs", filter_by_configs)
         if configs_filter:
             reject_nul("filter_by_configs", msgspec.json.encode(configs_filter))
