@@ -71,7 +71,7 @@ async def test_delete_racing_the_store_waits_for_it(worker_stopped: Stack, ahttp
     ):
         claimed = await claim_for_render(conn, gone_ids + kept_ids)
         async with deleter.transaction():
-            await deleter.execute("DELETE FROM sessions WHERE id = %s", (uuid.UUID(gone),))
+            await deleter.execute("DELETE FROM sessions WHERE public_id = %s", (uuid.UUID(gone),))
             store = asyncio.create_task(render_and_store(conn, claimed))
             await asyncio.sleep(0.5)
             assert not store.done(), "the store did not wait for the delete's locks"

@@ -20,6 +20,7 @@ from acx import rendering
 from acx.db.message_writes import IdempotentWrite, Replayed, StoredMessage, StoreRequest
 from acx.db.migrate import migrate
 from acx.db.pool import Pool, open_pool
+from acx.db.sessions import session_key
 from acx.errors import ConflictError, DecodeError, NotFoundError, UnavailableError, UnprocessableError
 from acx_gateway.batcher import StoreBatcher
 
@@ -65,10 +66,13 @@ async def project(pool: Pool) -> uuid.UUID:
 
 
 async def new_session(pool: Pool, project: uuid.UUID) -> uuid.UUID:
-    """A fresh, empty session."""
-    sid = uuid.uuid4()
+    """A fresh, empty session; returns its storage key (what stores carry)."""
+    public_id = uuid.uuid4()
+    sid = session_key(project, public_id)
     async with pool.connection() as conn:
-        await conn.execute("INSERT INTO sessions (id, project_id) VALUES (%s, %s)", (sid, project))
+        await conn.execute(
+            "INSERT INTO sessions (id, public_id, project_id) VALUES (%s, %s, %s)", (sid, public_id, project)
+        )
     return sid
 
 
