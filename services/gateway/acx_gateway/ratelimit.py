@@ -46,11 +46,12 @@ return {granted, 0}
 
 
 class _Lease:
-    __slots__ = ("expires", "left", "refill", "waiting")
+    __slots__ = ("expires", "filled_at", "left", "refill", "waiting")
 
     def __init__(self) -> None:
         self.left = 0
         self.expires = 0.0
+        self.filled_at = 0.0
         self.waiting = 0
         self.refill: asyncio.Future[int] | None = None
 
@@ -74,9 +75,12 @@ class RateLimiter:
                 self._leases.clear()  # bounded memory; dropping leases only makes the limit stricter
             lease = self._leases[project_id] = _Lease()
         lease.waiting += 1
+        arrived = time.monotonic()
         try:
             while True:
-                if lease.left > 0 and time.monotonic() < lease.expires:
+                # A lease serves requests that were waiting when it came (however long a big herd
+                # takes to run through it on a busy loop), and later ones while it is fresh.
+                if lease.left > 0 and (arrived <= lease.filled_at or time.monotonic() < lease.expires):
                     lease.left -= 1
                     return 0
                 if lease.refill is None:
@@ -91,7 +95,8 @@ class RateLimiter:
     async def _refill(self, project_id: uuid.UUID, lease: _Lease, wanted: int) -> int:
         try:
             granted, wait = await self._take(project_id, wanted)
-            lease.left, lease.expires = granted, time.monotonic() + _LEASE_SECONDS
+            lease.filled_at = time.monotonic()
+            lease.left, lease.expires = granted, lease.filled_at + _LEASE_SECONDS
             return wait
         finally:
             lease.refill = None
