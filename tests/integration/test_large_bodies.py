@@ -37,7 +37,7 @@ def _probe(url: str, stop: threading.Event, latencies: list[float]) -> None:
 
 
 def _probe_for(url: str, seconds: float) -> list[float]:
-    stop, latencies = threading.Event(), []
+    stop, latencies = threading.Event(), list[float]()
     thread = threading.Thread(target=_probe, args=(url, stop, latencies))
     thread.start()
     time.sleep(seconds)
@@ -53,7 +53,7 @@ def test_a_31_mb_store_leaves_other_requests_answered(stack: Stack, http: httpx.
     body = json.dumps({"blob": blob}).encode()  # encoded before probing: the probe shares this process
     health = f"{stack.base_url}/healthz"
     idle = _probe_for(health, 1.0)
-    stop, during = threading.Event(), []
+    stop, during = threading.Event(), list[float]()
     thread = threading.Thread(target=_probe, args=(health, stop, during))
     thread.start()
     try:

@@ -14,10 +14,11 @@ from contextlib import AsyncExitStack
 import psycopg_pool
 import pytest
 
-from acx.db.message_writes import IngestResult, StoreRequest
+from acx.db.message_writes import StoreRequest
 from acx.db.migrate import migrate
 from acx.db.pool import open_pool
 from acx.errors import UnavailableError
+from acx.ingested import IngestResult
 from acx_gateway.batcher import StoreBatcher
 
 pytestmark = pytest.mark.integration
