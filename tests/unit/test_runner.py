@@ -19,7 +19,7 @@ import pytest
 from acx.config import Settings
 from acx_dev import preflight
 from acx_dev._proc import is_alive
-from acx_dev.runner import MAX_RESTARTS_PER_MINUTE, Child, main, run
+from acx_dev.runner import MAX_RESTARTS_PER_MINUTE, Child, gateway_ready, main, run
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:1/unused"
 REDIS_URL = "redis://127.0.0.1:1/0"
@@ -221,3 +221,33 @@ def test_config_error_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     assert err.startswith("acx-dev: ")
     assert "PORT" in err
     assert err.count("\n") == 1
+
+
+def test_gateway_is_ready_only_when_readyz_answers_200(tmp_path: Path) -> None:
+    port = _free_port()
+    settings = _settings(tmp_path).__replace__(port=port)
+    assert not gateway_ready(settings)  # nothing listens
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _answers(port):
+            assert time.monotonic() < deadline, "http.server never listened"
+            time.sleep(0.05)
+        assert not gateway_ready(settings)  # answers, but 404: not ready
+        (tmp_path / "readyz").write_text("ok")
+        assert gateway_ready(settings)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
