@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.conftest import unavailable
 from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
+# Generous waits: a loaded 2-core machine can take seconds to answer; a passing test never waits them out.
+ACTION_TIMEOUT_MS = 15_000
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 @dataclass
@@ -102,7 +105,7 @@ def context(browser: Browser, gateway: Gateway) -> Iterator[BrowserContext]:
     """A fresh browser context (own sessionStorage), allowed to use the clipboard."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway.base_url)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(ACTION_TIMEOUT_MS)
     yield ctx
     ctx.close()
 

@@ -231,6 +231,6 @@ def test_a_long_session_shows_the_newest_and_pages_back(ui: BrowserPage, gateway
     # Messages keep arriving at the end, in the chosen format.
     for i in range(3):
         store(gateway.http, sid, "anthropic", {"role": "assistant", "content": f"late {i}"})
-    expect(cards).to_have_count(168, timeout=8000)
+    expect(cards).to_have_count(168)
     expect(cards.last.locator("pre")).to_contain_text("late 2")
     assert ui.console_errors == []

@@ -100,12 +100,12 @@ def test_a_message_stored_by_another_client_appears(ui: BrowserPage, gateway: Ga
     # An agent writes while the inspector is open; polling picks it up in the chosen format.
     store(gateway.http, sid, "gemini", {"role": "model", "parts": [{"text": "second, from an agent"}]})
     store(gateway.http, sid, "anthropic", {"role": "user", "content": "third"})
-    expect(cards).to_have_count(3, timeout=8000)
+    expect(cards).to_have_count(3)
     expect(cards.nth(1).locator("pre")).to_contain_text("second, from an agent")
     expect(cards.nth(1).locator("pre")).to_contain_text('"role": "assistant"')
     expect(page.locator("#message-count")).to_have_text("3")
     ok(gateway.http.post(f"/session/{sid}/events", json={"type": "progress", "data": {"step": 2}}))
-    expect(page.locator("#events")).to_contain_text("progress", timeout=8000)
+    expect(page.locator("#events")).to_contain_text("progress")
     assert ui.console_errors == []
 
 
