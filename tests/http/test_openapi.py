@@ -46,7 +46,7 @@ async def document(client: Client) -> dict[str, Any]:
 
 # Routes are known without servers (the lifespan is what connects), so the cases can be listed
 # at collection time, one test per operation.
-_OPERATIONS = _documented_operations(
+OPERATIONS = _documented_operations(
     create_app(load_settings({"DATABASE_URL": "postgresql://collect/only", "REDIS_URL": "redis://collect"}))
 )
 
@@ -60,7 +60,7 @@ def test_every_route_is_documented(app: Litestar, document: dict[str, Any]) -> N
     assert len(routed) >= 20
 
 
-@pytest.mark.parametrize("operation", _OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _, _ in _OPERATIONS])
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _, _ in OPERATIONS])
 def test_every_parameter_and_status_is_documented(document: dict[str, Any], operation: Operation) -> None:
     """Each parameter a handler (or its dependencies) reads, and each status it can answer, is documented."""
     path, method, handler, kwargs_model = operation
