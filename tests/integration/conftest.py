@@ -115,6 +115,21 @@ def other_project_key(stack: Stack) -> str:
 
 
 @pytest.fixture
+def fresh_project_key(stack: Stack) -> str:
+    """The API key of a new, empty project (a listing then holds exactly what the test made)."""
+    return new_project_key(stack.database_url, "fresh")
+
+
+@pytest.fixture
+def fresh_http(stack: Stack, fresh_project_key: str) -> Iterator[httpx.Client]:
+    """A plain HTTP client of `fresh_project_key`'s project."""
+    with httpx.Client(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {fresh_project_key}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
 def client(stack: Stack) -> Iterator[acontext.AcontextClient]:
     """SDK client of the root project."""
     with sdk_client(stack.api_url, stack.root_key) as c:

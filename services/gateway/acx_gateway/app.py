@@ -38,9 +38,11 @@ from acx_gateway.request import GatewayRequest
 from acx_gateway.routes.assets import AssetController, public_material
 from acx_gateway.routes.conversion import ConvertController, RenderController
 from acx_gateway.routes.messages import MessageController, MessageMetaController
+from acx_gateway.routes.project import ProjectController
 from acx_gateway.routes.session_ops import SessionOpsController
 from acx_gateway.routes.sessions import SessionController, SessionItemController
 from acx_gateway.routes.system import healthz, ping, readyz
+from acx_gateway.routes.users import UserController
 from acx_gateway.state import GatewayState
 from acx_gateway.ui import inspector_router
 
@@ -109,6 +111,8 @@ def create_app(settings: Settings) -> Litestar:
             RenderController,
             ConvertController,
             AssetController,
+            UserController,
+            ProjectController,
         ],
         dependencies=API_DEPENDENCIES,
         middleware=[DefineMiddleware(BearerAuthMiddleware)],

@@ -1,0 +1,41 @@
+"""Project endpoints: the project's own configs object."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+from litestar import Controller, get, patch
+from litestar.params import JSONBody
+
+from acx.db import projects as store
+from acx.errors import InvalidRequestError
+from acx_gateway.dependencies import Connection, ProjectId
+from acx_gateway.envelope import Envelope, envelope, error_responses
+from acx_gateway.routes._common import reject_nul
+
+__all__ = ["CONFIGS_MAX_BYTES", "ProjectController"]
+
+#: As for session configs; applied to the merged result.
+CONFIGS_MAX_BYTES: Final = 64 * 1024
+
+
+class ProjectController(Controller):
+    """`/project`: settings of the caller's project."""
+
+    path = "/project"
+
+    @get("/configs", responses=error_responses())
+    async def get_configs(self, project_id: ProjectId, conn: Connection) -> Envelope[dict[str, Any]]:
+        """The project's configs object (`{}` until something is set)."""
+        return envelope(await store.project_configs(conn, project_id))
+
+    @patch("/configs", responses=error_responses(400, 413))
+    async def patch_configs(
+        self, project_id: ProjectId, conn: Connection, data: JSONBody[dict[str, Any] | None] = None
+    ) -> Envelope[dict[str, Any]]:
+        """Shallow-merge the body's keys into the configs (a null value deletes its key); answer the result."""
+        if not data:
+            raise InvalidRequestError("invalid_body", "the body must be a JSON object naming the config keys to merge")
+        reject_nul("configs", msgspec.json.encode(data))
+        return envelope(await store.merge_project_configs(conn, project_id, data, max_bytes=CONFIGS_MAX_BYTES))
