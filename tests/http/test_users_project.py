@@ -63,6 +63,7 @@ async def _configs(api: Client) -> Any:
         (b"{not json", 400, None),
         (b'{"k": "\\u0000"}', 400, "invalid_parameter"),
         (b'{"k": "' + b"x" * (CONFIGS_LIMIT + 1) + b'"}', 413, "configs_too_large"),
+        (b'{"' + b"k" * 257 + b'": 1}', 413, "key_too_long"),
     ],
 )
 async def test_bad_configs_patch_changes_nothing(fresh: Client, body: bytes, status: int, code: str | None) -> None:

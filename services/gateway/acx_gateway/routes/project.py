@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch
@@ -10,14 +10,12 @@ from litestar.params import JSONBody
 
 from acx.db import projects as store
 from acx.errors import InvalidRequestError
+from acx.limits import MAX_OBJECT_BYTES, check_object_keys
 from acx_gateway.dependencies import Connection, ProjectId
 from acx_gateway.envelope import Envelope, envelope, error_responses
 from acx_gateway.routes._common import reject_nul
 
-__all__ = ["CONFIGS_MAX_BYTES", "ProjectController"]
-
-#: As for session configs; applied to the merged result.
-CONFIGS_MAX_BYTES: Final = 64 * 1024
+__all__ = ["ProjectController"]
 
 
 class ProjectController(Controller):
@@ -37,5 +35,7 @@ class ProjectController(Controller):
         """Shallow-merge the body's keys into the configs (a null value deletes its key); answer the result."""
         if not data:
             raise InvalidRequestError("invalid_body", "the body must be a JSON object naming the config keys to merge")
+        check_object_keys("configs", data)
         reject_nul("configs", msgspec.json.encode(data))
-        return envelope(await store.merge_project_configs(conn, project_id, data, max_bytes=CONFIGS_MAX_BYTES))
+        # The limit of session configs, applied to the merged result.
+        return envelope(await store.merge_project_configs(conn, project_id, data, max_bytes=MAX_OBJECT_BYTES))

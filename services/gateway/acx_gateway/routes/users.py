@@ -10,14 +10,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import PathParameter, QueryParameter
 
 from acx.db import users as store
-from acx.errors import InvalidRequestError, TooLargeError
+from acx.limits import MAX_USER_CHARS, check_text
 from acx_gateway.dependencies import Connection, ProjectId
 from acx_gateway.envelope import Envelope, Reply, envelope, error_responses
 from acx_gateway.params import Cursor, TimeDesc, is_true
 
-__all__ = ["MAX_IDENTIFIER_CHARS", "UserController", "UserResourceCounts", "UserResources", "provide_identifier"]
+__all__ = ["UserController", "UserResourceCounts", "UserResources", "provide_identifier"]
 
-MAX_IDENTIFIER_CHARS: Final = 256
 _LARGEST_PAGE: Final = 200
 
 #: The identifier, checked by `provide_identifier`.
@@ -52,12 +51,9 @@ def provide_identifier(user: UserPath) -> str:
 
     Raises:
         InvalidRequestError: holding NUL.
-        TooLargeError: longer than MAX_IDENTIFIER_CHARS.
+        TooLargeError: longer than MAX_USER_CHARS.
     """
-    if len(user) > MAX_IDENTIFIER_CHARS:
-        raise TooLargeError("field_too_long", f"user identifier exceeds the {MAX_IDENTIFIER_CHARS}-character limit")
-    if "\x00" in user:
-        raise InvalidRequestError("invalid_parameter", "user identifier must not contain NUL characters")
+    check_text("user identifier", user, MAX_USER_CHARS)
     return user
 
 
