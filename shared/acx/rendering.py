@@ -26,7 +26,7 @@ __all__ = [
     "render_all",
 ]
 
-RENDER_FORMATS: Final = ("openai", "anthropic", "gemini", "acontext")
+RENDER_FORMATS: Final = codecs.FORMATS
 
 _state_decoder = msgspec.json.Decoder(IngestState)
 _message_decoder = msgspec.json.Decoder(Message)
@@ -87,5 +87,5 @@ def render_all(raw: str, parts_json: str) -> tuple[dict[str, Rendering], int]:
     """Every format's rendering plus the token count of one stored message."""
     message = decode_stored(parts_json)
     raw_bytes = raw.encode()
-    renderings = {fmt: _render(fmt, message, raw_bytes) for fmt in RENDER_FORMATS}
+    renderings: dict[str, Rendering] = {fmt: _render(fmt, message, raw_bytes) for fmt in RENDER_FORMATS}
     return renderings, tokens.count_tokens(message)

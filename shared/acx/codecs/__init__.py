@@ -12,8 +12,9 @@ No I/O here: the storage layer persists the ``Message`` and the ``IngestState``.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
@@ -23,7 +24,7 @@ from acx.codecs.acontext import render_parts as render_acontext_parts
 from acx.codecs.pairing import IngestState, Ledger, PendingCall
 from acx.codecs.request_view import ENCODERS, RequestRendering, gemini_system_value, items_for, render_request
 from acx.errors import DecodeError
-from acx.model import Message
+from acx.model import Message, Provider, SourceFormat
 
 __all__ = [
     "CODEC_VERSION",
@@ -47,10 +48,11 @@ __all__ = [
 #: Bumped whenever a rendering changes; stored renderings are cached under it.
 CODEC_VERSION: int = 2  # 2: conversion.md revision 2 (§7.1)
 
-Format = Literal["openai", "anthropic", "gemini", "acontext"]
-ProviderFormat = Literal["openai", "anthropic", "gemini"]
-FORMATS: tuple[Format, ...] = ("openai", "anthropic", "gemini", "acontext")
-PROVIDER_FORMATS: tuple[ProviderFormat, ...] = ("openai", "anthropic", "gemini")
+# The formats are declared once, in acx.model; these are their names here and as tuples.
+Format = SourceFormat
+ProviderFormat = Provider
+FORMATS: tuple[Format, ...] = typing.get_args(SourceFormat)
+PROVIDER_FORMATS: tuple[ProviderFormat, ...] = typing.get_args(Provider)
 
 _DECODERS: dict[str, Callable[[object, Ledger], Message]] = {
     "openai": openai.decode,

@@ -9,18 +9,18 @@ tool messages. Same-format messages are used verbatim unless they have to be mer
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from acx.codecs import anthropic, gemini, openai
 from acx.codecs._items import Item, ItemKind
 from acx.codecs.gemini.encode import system_parts as gemini_system_parts
-from acx.model import Message, ToolCallPart, ToolResultPart
+from acx.model import Message, Provider, ToolCallPart, ToolResultPart
 
 __all__ = ["ENCODERS", "RequestRendering", "gemini_system_value", "items_for", "render_request"]
 
-ProviderFormat = Literal["openai", "anthropic", "gemini"]
+ProviderFormat = Provider
 Conversation = Sequence[tuple[str, Message, bytes]]
 
 ENCODERS: dict[str, Callable[[Message], list[Item]]] = {
