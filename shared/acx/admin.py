@@ -25,7 +25,7 @@ import msgspec
 import psycopg
 
 from acx.apikeys import auth_secret, new_token, token_hmac
-from acx.config import ConfigError, Settings, load_settings
+from acx.config import DOCUMENTED_PEPPERS, ConfigError, Settings, load_settings
 from acx.db import projects
 from acx.db.migrate import migrate
 
@@ -95,6 +95,11 @@ async def _run(args: argparse.Namespace, settings: Settings, database_url: str) 
 def _database_url(settings: Settings) -> str:
     if not settings.database_url:
         raise AdminError("DATABASE_URL is not set (the gateway's database)")
+    if settings.secret_pepper in DOCUMENTED_PEPPERS:  # keys made with it would not work on the gateway
+        raise AdminError(
+            "SECRET_PEPPER is unset or the documented placeholder; use the gateway's"
+            " (`make run` keeps it in DATA_DIR/secret_pepper)"
+        )
     return settings.database_url
 
 

@@ -77,6 +77,11 @@ def _environment_names() -> dict[str, str]:
 ENVIRONMENT_NAMES: Mapping[str, str] = _environment_names()
 
 
+#: Peppers published in the README and the deploy manifests: never a real secret (the gateway and
+#: `acx-admin` refuse them).
+DOCUMENTED_PEPPERS = frozenset({Settings().secret_pepper, "REPLACE-ME-with-32-random-bytes"})
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from environment variables (empty values count as unset).
 

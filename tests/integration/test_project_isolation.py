@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -68,6 +70,21 @@ def test_admin_refuses_bad_arguments_cleanly(stack: Stack, args: tuple[str, ...]
     assert done.returncode == 1
     assert done.stderr.startswith("acx-admin: ")
     assert "Traceback" not in done.stderr
+
+
+def test_admin_refuses_the_documented_pepper(stack: Stack) -> None:
+    """Keys made with the README's pepper would never match the gateway's: refuse, say which to use."""
+    env = {**os.environ, "DATABASE_URL": stack.database_url, "SECRET_PEPPER": "your-secret-pepper"}
+    done = subprocess.run(
+        [sys.executable, "-m", "acx.admin", "project", "create", "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "SECRET_PEPPER" in done.stderr
 
 
 def test_admin_leaves_the_default_project_to_the_root_token(stack: Stack) -> None:

@@ -8,13 +8,11 @@ from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from granian.server import Server
 
-from acx.config import ConfigError, Settings, load_settings
+from acx.config import DOCUMENTED_PEPPERS, ConfigError, load_settings
 from acx.log import configure_logging
 
 __all__ = ["main"]
 
-# Published in the README and the deploy manifests: never a real secret.
-_DOCUMENTED_PEPPERS = frozenset({Settings().secret_pepper, "REPLACE-ME-with-32-random-bytes"})
 # granian's own loggers propagate to the root logger that `configure_logging` sets up, so its start and
 # shutdown lines come out in LOG_FORMAT too (JSON in containers) instead of granian's plain text.
 _GRANIAN_LOGGING = {
@@ -40,7 +38,7 @@ def main() -> None:
         settings = load_settings()
     except ConfigError as exc:
         sys.exit(f"acx-gateway: {exc}")
-    if settings.secret_pepper in _DOCUMENTED_PEPPERS:
+    if settings.secret_pepper in DOCUMENTED_PEPPERS:
         sys.exit(
             "acx-gateway: SECRET_PEPPER is unset or the documented placeholder, so anyone could forge"
             " API-key lookups and file links; set it to a random secret (e.g. `openssl rand -hex 32`)."
