@@ -43,6 +43,18 @@ class Stack:
         """(Re)start the converter."""
         self.worker.start()
 
+    def client(self, key: str | None = None) -> httpx.Client:
+        """A plain HTTP client of the API, authenticated with `key` (the root key by default)."""
+        return httpx.Client(base_url=self.api_url, headers=self.auth(key), timeout=30)
+
+    def async_client(self, key: str | None = None) -> httpx.AsyncClient:
+        """The async twin of `client`."""
+        return httpx.AsyncClient(base_url=self.api_url, headers=self.auth(key), timeout=30)
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        """The Authorization header for `key` (the root key by default)."""
+        return {"Authorization": f"Bearer {key or self.root_key}"}
+
 
 @pytest.fixture(scope="session")
 def stack(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -77,18 +89,14 @@ def worker_stopped(stack: Stack) -> Iterator[Stack]:
 @pytest.fixture
 def http(stack: Stack) -> Iterator[httpx.Client]:
     """A plain HTTP client authenticated with the root key."""
-    with httpx.Client(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.root_key}"}, timeout=30
-    ) as client:
+    with stack.client() as client:
         yield client
 
 
 @pytest.fixture
 async def ahttp(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """An async plain HTTP client authenticated with the root key."""
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.root_key}"}, timeout=30
-    ) as client:
+    async with stack.async_client() as client:
         yield client
 
 
@@ -123,9 +131,7 @@ def fresh_project_key(stack: Stack) -> str:
 @pytest.fixture
 def fresh_http(stack: Stack, fresh_project_key: str) -> Iterator[httpx.Client]:
     """A plain HTTP client of `fresh_project_key`'s project."""
-    with httpx.Client(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {fresh_project_key}"}, timeout=30
-    ) as client:
+    with stack.client(fresh_project_key) as client:
         yield client
 
 

@@ -81,9 +81,7 @@ def sha(data: bytes) -> str:
 @pytest.fixture
 def other_http(stack: Stack, other_project_key: str) -> Iterator[httpx.Client]:
     """Plain HTTP client of a second project."""
-    with httpx.Client(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {other_project_key}"}, timeout=30
-    ) as c:
+    with stack.client(other_project_key) as c:
         yield c
 
 

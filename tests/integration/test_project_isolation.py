@@ -9,7 +9,6 @@ import sys
 import uuid
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
@@ -30,10 +29,6 @@ def admin_json(stack: Stack, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def client(stack: Stack, key: str) -> httpx.Client:
-    return httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-
-
 def test_admin_creates_lists_rotates_and_deletes_projects(stack: Stack) -> None:
     name = f"tenant-{uuid.uuid4().hex[:8]}"
     created = admin_json(stack, "project", "create", name)
@@ -50,7 +45,7 @@ def test_admin_creates_lists_rotates_and_deletes_projects(stack: Stack) -> None:
     assert text.returncode == 0, text.stderr
     [new_key] = [word for word in text.stdout.split() if word.startswith("sk-ac-")]
     # The first key was never used, so no gateway cached it: it must be refused right away.
-    with client(stack, created["api_key"]) as old, client(stack, new_key) as new:
+    with stack.client(created["api_key"]) as old, stack.client(new_key) as new:
         assert_error_response(old.get("/ping"), 401)
         assert new.get("/ping").status_code == 200
         session_id = new.post("/session", json={}).json()["data"]["id"]
@@ -93,7 +88,7 @@ def test_admin_leaves_the_default_project_to_the_root_token(stack: Stack) -> Non
         done = admin(stack, "project", action, default["id"])
         assert done.returncode == 1
         assert "ROOT_API_BEARER_TOKEN" in done.stderr
-    with client(stack, stack.root_key) as root:
+    with stack.client(stack.root_key) as root:
         assert root.get("/ping").status_code == 200
 
 
@@ -109,7 +104,7 @@ def test_any_project_may_use_any_uuid(stack: Stack, tenants: tuple[str, str]) ->
     """B choosing A's session id used to be 409 session_exists: an oracle and a way to squat ids."""
     key_a, key_b = tenants
     wanted = str(uuid.uuid4())
-    with client(stack, key_a) as a, client(stack, key_b) as b:
+    with stack.client(key_a) as a, stack.client(key_b) as b:
         made_a = a.post("/session", json={"use_uuid": wanted, "configs": {"owner": "a"}})
         assert made_a.status_code == 201, made_a.text
         a.post(f"/session/{wanted}/messages", json={"blob": {"role": "user", "content": "from a"}})
@@ -141,7 +136,7 @@ def test_any_project_may_use_any_uuid(stack: Stack, tenants: tuple[str, str]) ->
 def test_store_and_copy_answer_with_public_ids(stack: Stack, tenants: tuple[str, str]) -> None:
     key_a, _ = tenants
     wanted = str(uuid.uuid4())
-    with client(stack, key_a) as a:
+    with stack.client(key_a) as a:
         a.post("/session", json={"use_uuid": wanted})
         stored = a.post(f"/session/{wanted}/messages", json={"blob": {"role": "user", "content": "x"}})
         assert stored.json()["data"]["session_id"] == wanted

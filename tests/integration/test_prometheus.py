@@ -125,9 +125,7 @@ def _traffic(http: httpx.Client, stack: Stack) -> None:
 def scraped(prometheus: Prometheus, stack: Stack) -> Prometheus:
     """Prometheus after both targets are up and have been scraped through some traffic."""
     assert poll(lambda: _targets_up(prometheus), timeout=60), prometheus.api("targets")
-    with httpx.Client(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {stack.root_key}"}, timeout=30
-    ) as http:
+    with stack.client() as http:
         _traffic(http, stack)
     # Rules are evaluated every second: wait until each has been evaluated at least once since start.
     never = "0001-01-01T00:00:00Z"  # Go's zero time: not evaluated yet

@@ -62,7 +62,7 @@ def test_stalled_connections_do_not_starve_other_clients(stack: Stack, tmp_path:
                 health = client.get(f"http://{parts.hostname}:{parts.port}/healthz")
                 health_s = time.perf_counter() - began
                 began = time.perf_counter()
-                ping = client.get(f"{gateway.api_url}/ping", headers={"Authorization": f"Bearer {stack.root_key}"})
+                ping = client.get(f"{gateway.api_url}/ping", headers=stack.auth())
                 ping_s = time.perf_counter() - began
             assert health.status_code == 200
             assert health_s < 1.0, f"/healthz took {health_s:.2f} s"
