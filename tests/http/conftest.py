@@ -9,38 +9,122 @@ codes, envelopes, parameters, the OpenAPI document) are tested here; what needs 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from litestar.testing.transport import TestClientTransport
 
 from acx.config import Settings, load_settings
 from acx_gateway.app import create_app
+from tests.http._helpers import new_project_key
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
+BASE_URL = "http://testserver.local"
+API_URL = f"{BASE_URL}/api/v1"
 
 Client = AsyncTestClient[Litestar]
+#: Starts another in-process gateway on the test databases with extra settings: `await start(MAX_BODY_BYTES="4096")`.
+StartGateway = Callable[..., Awaitable[Client]]
+
+
+def settings_with(database_url: str, redis_url: str, **env: str) -> Settings:
+    """The test databases, rate limiting off (one client sends everything) unless `env` says otherwise."""
+    return load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATE_LIMIT_RPS": "0", **env})
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Client]:
+    """A new app for `settings`, its lifespan running, and a client authenticated with the root key."""
+    async with AsyncTestClient(create_app(settings), base_url=API_URL) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {ROOT_KEY}"
+        yield test_client
 
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str) -> Settings:
-    """The test databases, rate limiting off (one client sends everything)."""
-    return load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATE_LIMIT_RPS": "0"})
+    """The settings of the session's app."""
+    return settings_with(database_url, redis_url)
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings) -> Litestar:
-    """The gateway application (its lifespan runs inside `client`)."""
-    return create_app(settings)
-
-
-@pytest.fixture(scope="session")
-async def client(app: Litestar) -> AsyncIterator[Client]:
+async def client(settings: Settings) -> AsyncIterator[Client]:
     """A client of the in-process gateway, authenticated with the root key."""
-    async with AsyncTestClient(app, base_url="http://testserver.local/api/v1") as test_client:
-        test_client.headers["Authorization"] = f"Bearer {ROOT_KEY}"
+    async with running(settings) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def app(client: Client) -> Litestar:
+    """The gateway application `client` talks to."""
+    assert isinstance(client.app, Litestar)
+    return client.app
+
+
+@pytest.fixture(scope="module")
+async def start_gateway(database_url: str, redis_url: str) -> AsyncIterator[StartGateway]:
+    """Factory of further in-process gateways with settings of their own, stopped after the module."""
+    async with AsyncExitStack() as gateways:
+
+        async def start(**env: str) -> Client:
+            return await gateways.enter_async_context(running(settings_with(database_url, redis_url, **env)))
+
+        yield start
+
+
+class _SameApp(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Requests to the app an `AsyncTestClient` runs, on that client's event loop thread."""
+
+    def __init__(self, client: Client) -> None:
+        self._transport = TestClientTransport(client=client)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+
+def as_project(client: Client, key: str | None = None) -> httpx.AsyncClient:
+    """A client of the app `client` runs (no second lifespan), authenticated with `key` (None: anonymous)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.AsyncClient(base_url=client.base_url, headers=headers, transport=_SameApp(client))
+
+
+def blocking(client: Client) -> httpx.Client:
+    """A synchronous client of the app `client` runs, with its headers. Requests sent from several
+    threads at once are handled concurrently by the app; the async client's requests never overlap
+    (each blocks the test's event loop until the app has answered)."""
+    return httpx.Client(base_url=client.base_url, headers=client.headers, transport=_SameApp(client))
+
+
+@pytest.fixture(scope="session")
+async def other_project_key(settings: Settings, database_url: str) -> str:
+    """The API key of a second project (for isolation tests)."""
+    return await new_project_key(settings, database_url, "other")
+
+
+@pytest.fixture
+async def fresh_project_key(settings: Settings, database_url: str) -> str:
+    """The API key of a new, empty project (a listing then holds exactly what the test made)."""
+    return await new_project_key(settings, database_url, "fresh")
+
+
+@pytest.fixture
+async def fresh(client: Client, fresh_project_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a new, empty project."""
+    async with as_project(client, fresh_project_key) as fresh_client:
+        yield fresh_client
+
+
+@pytest.fixture
+async def other(client: Client, other_project_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the second project."""
+    async with as_project(client, other_project_key) as other_client:
+        yield other_client
 
 
 @pytest.fixture

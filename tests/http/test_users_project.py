@@ -4,49 +4,17 @@ code in the envelope, and changes nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import psycopg
+import httpx
 import pytest
 
-from acx.apikeys import auth_secret, new_token, token_hmac
-from acx.config import Settings
-from tests.http.conftest import Client
+from tests.http._helpers import assert_error_response
 
 CONFIGS_LIMIT = 64 * 1024
 
 
-@pytest.fixture
-async def fresh(client: Client, settings: Settings, database_url: str) -> AsyncIterator[Client]:
-    """The app's client, speaking for a new, empty project for the length of the test."""
-    token = new_token()
-    secret = auth_secret(token)
-    assert secret is not None
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute(
-            "INSERT INTO projects (token_hmac, name) VALUES (%s, 'fresh')",
-            (token_hmac(secret, settings.secret_pepper),),
-        )
-    root = client.headers["Authorization"]
-    client.headers["Authorization"] = f"Bearer {token}"
-    try:
-        yield client
-    finally:
-        client.headers["Authorization"] = root
-
-
-def assert_error(response: Any, status: int, error_code: str | None = None) -> None:
-    """An error envelope with HTTP `status` and, when given, `data.error_code`."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == status
-    assert body["msg"]
-    if error_code is not None:
-        assert body["data"]["error_code"] == error_code, body
-
-
-async def _configs(api: Client) -> Any:
+async def _configs(api: httpx.AsyncClient) -> Any:
     response = await api.get("/project/configs")
     assert response.status_code == 200, response.text
     return response.json()["data"]
@@ -66,15 +34,17 @@ async def _configs(api: Client) -> Any:
         (b'{"' + b"k" * 257 + b'": 1}', 413, "key_too_long"),
     ],
 )
-async def test_bad_configs_patch_changes_nothing(fresh: Client, body: bytes, status: int, code: str | None) -> None:
+async def test_bad_configs_patch_changes_nothing(
+    fresh: httpx.AsyncClient, body: bytes, status: int, code: str | None
+) -> None:
     """A patch that is no non-empty JSON object, holds NUL, or is too large: 4xx, configs untouched."""
     assert (await fresh.patch("/project/configs", json={"keep": 1})).status_code == 200
     response = await fresh.patch("/project/configs", content=body, headers={"Content-Type": "application/json"})
-    assert_error(response, status, code)
+    assert_error_response(response, status, code)
     assert await _configs(fresh) == {"keep": 1}
 
 
-async def test_patch_answers_the_merged_configs(fresh: Client) -> None:
+async def test_patch_answers_the_merged_configs(fresh: httpx.AsyncClient) -> None:
     """PATCH answers the whole merged object; null deletes, other values replace."""
     await fresh.patch("/project/configs", json={"a": 1, "b": {"x": 1}})
     response = await fresh.patch("/project/configs", json={"a": None, "b": {"y": 2}, "c": [1]})
@@ -85,28 +55,28 @@ async def test_patch_answers_the_merged_configs(fresh: Client) -> None:
     "params",
     [{"limit": "-1"}, {"limit": "201"}, {"limit": "abc"}, {"time_desc": "maybe"}],
 )
-async def test_bad_user_listing_parameters(fresh: Client, params: dict[str, str]) -> None:
+async def test_bad_user_listing_parameters(fresh: httpx.AsyncClient, params: dict[str, str]) -> None:
     """Bad limit or time_desc: 400 naming the parameter."""
-    assert_error(await fresh.get("/user/ls", params=params), 400, "invalid_parameter")
+    assert_error_response(await fresh.get("/user/ls", params=params), 400, "invalid_parameter")
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "cy0xfDA", "dXwxfGJhZA"])
-async def test_bad_user_cursor(fresh: Client, cursor: str) -> None:
+async def test_bad_user_cursor(fresh: httpx.AsyncClient, cursor: str) -> None:
     """A cursor that does not decode to a users-listing position: 400 invalid_cursor."""
-    assert_error(await fresh.get("/user/ls", params={"cursor": cursor, "limit": 1}), 400, "invalid_cursor")
+    assert_error_response(await fresh.get("/user/ls", params={"cursor": cursor, "limit": 1}), 400, "invalid_cursor")
 
 
-async def test_a_session_cursor_is_no_user_cursor(fresh: Client) -> None:
+async def test_a_session_cursor_is_no_user_cursor(fresh: httpx.AsyncClient) -> None:
     """A cursor minted by the sessions listing is refused by the users listing."""
     for _ in range(2):
         await fresh.post("/session", json={"user": f"u-{uuid.uuid4().hex[:6]}"})
     session_cursor = (await fresh.get("/session", params={"limit": 1})).json()["data"]["next_cursor"]
     assert session_cursor
     response = await fresh.get("/user/ls", params={"limit": 1, "cursor": session_cursor})
-    assert_error(response, 400, "invalid_cursor")
+    assert_error_response(response, 400, "invalid_cursor")
 
 
-async def test_limit_zero_or_absent_is_the_largest_page(fresh: Client) -> None:
+async def test_limit_zero_or_absent_is_the_largest_page(fresh: httpx.AsyncClient) -> None:
     """No limit (or 0) pages by 200, with a cursor to the rest."""
     names = [f"user-{n:03d}" for n in range(201)]
     for name in names:
@@ -130,10 +100,10 @@ async def test_limit_zero_or_absent_is_the_largest_page(fresh: Client) -> None:
     ],
 )
 async def test_bad_identifiers(
-    fresh: Client, identifier: str, status: int, code: str | None, delete_status: int
+    fresh: httpx.AsyncClient, identifier: str, status: int, code: str | None, delete_status: int
 ) -> None:
     """Over-long, NUL-holding, undecodable or empty identifiers: a 4xx, never a 500; nothing deleted."""
     await fresh.post("/session", json={"user": "kept"})
-    assert_error(await fresh.get(f"/user/{identifier}/resources"), status, code)
-    assert_error(await fresh.delete(f"/user/{identifier}"), delete_status)
+    assert_error_response(await fresh.get(f"/user/{identifier}/resources"), status, code)
+    assert_error_response(await fresh.delete(f"/user/{identifier}"), delete_status)
     assert (await fresh.get("/user/kept/resources")).json()["data"]["counts"]["sessions_count"] == 1

@@ -18,6 +18,9 @@ import psycopg
 from google.genai import types as genai_types
 from pydantic import TypeAdapter
 
+# Re-exported for the integration tests: one definition serves both layers.
+from tests.http._helpers import assert_error_response as assert_error_response  # noqa: PLC0414
+
 FORMATS: tuple[str, ...] = ("openai", "anthropic", "gemini", "acontext")
 PROVIDER_FORMATS: tuple[str, ...] = ("openai", "anthropic", "gemini")
 
@@ -162,17 +165,6 @@ def assert_api_error(exc: BaseException, status: int) -> None:
     """`exc` is an SDK APIError with HTTP `status`."""
     assert isinstance(exc, acontext.errors.APIError), repr(exc)
     assert exc.status_code == status, f"expected {status}, got {exc.status_code}: {exc.payload}"
-
-
-def assert_error_response(response: httpx.Response, status: int, error_code: str | None = None) -> None:
-    """An error envelope with HTTP `status` (and `data.error_code` when given)."""
-    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
-    body = response.json()
-    assert body["code"] == status, body
-    assert isinstance(body["msg"], str), body
-    assert body["msg"], body
-    if error_code is not None:
-        assert (body.get("data") or {}).get("error_code") == error_code, body
 
 
 def poll(check: Callable[[], bool], timeout: float = 20.0, interval: float = 0.1) -> bool:

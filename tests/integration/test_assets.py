@@ -9,11 +9,8 @@ rows and hashes are the test's own.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import struct
 import uuid
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +20,10 @@ import psycopg
 import pytest
 from acontext.errors import APIError
 
+# make_png and sha re-exported: test_sdk_users imports them from here.
+from tests.http._helpers import make_pdf
+from tests.http._helpers import make_png as make_png  # noqa: PLC0414
+from tests.http._helpers import sha as sha  # noqa: PLC0414
 from tests.integration._helpers import (
     assert_api_error,
     assert_error_response,
@@ -35,47 +36,6 @@ from tests.integration.conftest import Stack, running_gateway
 pytestmark = pytest.mark.integration
 
 SMALL_UPLOAD_LIMIT = 4096
-
-
-def make_png(tag: str) -> bytes:
-    """A valid 1x1 RGB PNG carrying `tag` in a tEXt chunk."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x80\x00")  # filter byte + one RGB pixel
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"tEXt", b"Comment\x00" + tag.encode())
-        + chunk(b"IDAT", pixels)
-        + chunk(b"IEND", b"")
-    )
-
-
-def make_pdf(tag: str) -> bytes:
-    """A valid one-page PDF (correct xref offsets) whose header comment carries `tag`."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>",
-    ]
-    out = b"%PDF-1.4\n%" + tag.encode() + b"\n"
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
-
-
-def sha(data: bytes) -> str:
-    """Hex SHA-256."""
-    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture
