@@ -27,6 +27,7 @@ __all__ = [
     "dashboard",
     "dashboard_exprs",
     "dashboard_panels",
+    "dashboard_queries",
     "exported_metrics",
     "metric_names",
 ]
@@ -73,6 +74,16 @@ def dashboard_panels(panels: list[dict[str, Any]] | None = None) -> Iterator[dic
 def dashboard_exprs() -> list[str]:
     """The PromQL of every dashboard target."""
     return [t["expr"] for p in dashboard_panels() if p["type"] != "row" for t in p["targets"]]
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(panel title/refId, PromQL) of every dashboard target: readable test ids for `dashboard_exprs`."""
+    return [
+        (f"{p['title']}/{t['refId']}", t["expr"])
+        for p in dashboard_panels()
+        if p["type"] != "row"
+        for t in p["targets"]
+    ]
 
 
 @dataclass(frozen=True)

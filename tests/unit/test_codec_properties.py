@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -203,42 +204,25 @@ def summary(messages: list[tuple[str, Message, bytes]], with_ids: bool) -> tuple
     return systems, [sorted(g, key=lambda e: e[1]) if isinstance(g, list) else g for g in grouped]
 
 
-def check_round_trips(fmt: str, conversation: tuple[list[Any], list[Any]], sdk: Any) -> None:
+SOURCES = ("openai", "anthropic", "gemini", "acontext")
+
+
+@pytest.mark.parametrize("target", PROVIDERS)
+@pytest.mark.parametrize("fmt", SOURCES)
+@SETTINGS
+@given(conversation=conversations)
+def test_round_trips(fmt: str, target: str, conversation: tuple[list[Any], list[Any]], sdk: Any) -> None:
+    """`fmt` -> `target` keeps the summary; a provider source also comes back from `target` unchanged."""
     leading, rest = conversation
     if fmt != "openai":  # only OpenAI keeps system messages inline
         rest = [t for t in rest if t["kind"] != "system"]
     stored = store(fmt, BUILDERS[fmt](leading + rest))
-    for target in PROVIDERS:
-        rendering = render_request(target, stored)  # type: ignore[arg-type]
-        sdk.request(target, rendering.payload, cross_format=target != fmt)
-        there = store(target, payload_blobs(target, rendering.payload))
-        keeps_ids = "gemini" not in (fmt, target)
-        assert summary(there, keeps_ids) == summary(stored, keeps_ids)
-        if fmt in PROVIDERS:
-            back = render_request(fmt, there)  # type: ignore[arg-type]
-            sdk.request(fmt, back.payload, cross_format=target != fmt)
-            assert summary(store(fmt, payload_blobs(fmt, back.payload)), keeps_ids) == summary(stored, keeps_ids)
-
-
-@SETTINGS
-@given(conversation=conversations)
-def test_openai_round_trips(conversation: Any, sdk: Any) -> None:
-    check_round_trips("openai", conversation, sdk)
-
-
-@SETTINGS
-@given(conversation=conversations)
-def test_anthropic_round_trips(conversation: Any, sdk: Any) -> None:
-    check_round_trips("anthropic", conversation, sdk)
-
-
-@SETTINGS
-@given(conversation=conversations)
-def test_gemini_round_trips(conversation: Any, sdk: Any) -> None:
-    check_round_trips("gemini", conversation, sdk)
-
-
-@SETTINGS
-@given(conversation=conversations)
-def test_acontext_renders_to_every_provider(conversation: Any, sdk: Any) -> None:
-    check_round_trips("acontext", conversation, sdk)
+    rendering = render_request(target, stored)  # type: ignore[arg-type]
+    sdk.request(target, rendering.payload, cross_format=target != fmt)
+    there = store(target, payload_blobs(target, rendering.payload))
+    keeps_ids = "gemini" not in (fmt, target)
+    assert summary(there, keeps_ids) == summary(stored, keeps_ids)
+    if fmt in PROVIDERS:
+        back = render_request(fmt, there)  # type: ignore[arg-type]
+        sdk.request(fmt, back.payload, cross_format=target != fmt)
+        assert summary(store(fmt, payload_blobs(fmt, back.payload)), keeps_ids) == summary(stored, keeps_ids)

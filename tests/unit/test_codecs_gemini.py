@@ -43,12 +43,21 @@ def test_system_instruction_blob(key: str) -> None:
     ]
 
 
-def test_roles() -> None:
-    assert decode({"parts": [{"text": "x"}]})[0].role == "user"
-    assert decode({"role": "function", "parts": [{"text": "x"}]})[0].role == "user"
-    assert decode({"role": "model", "parts": [{"text": "x"}]})[0].role == "assistant"
-    for role in ("assistant", "system", 3):
-        assert error({"role": role, "parts": [{"text": "x"}]}).code == "unknown_role"
+@pytest.mark.parametrize(
+    ("blob", "role"),
+    [
+        pytest.param({"parts": [{"text": "x"}]}, "user", id="no-role"),
+        pytest.param({"role": "function", "parts": [{"text": "x"}]}, "user", id="function"),
+        pytest.param({"role": "model", "parts": [{"text": "x"}]}, "assistant", id="model"),
+    ],
+)
+def test_roles(blob: dict[str, Any], role: str) -> None:
+    assert decode(blob)[0].role == role
+
+
+@pytest.mark.parametrize("role", ["assistant", "system", 3])
+def test_unknown_roles(role: Any) -> None:
+    assert error({"role": role, "parts": [{"text": "x"}]}).code == "unknown_role"
 
 
 @pytest.mark.parametrize(

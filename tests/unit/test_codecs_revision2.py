@@ -6,6 +6,7 @@ One test (or property) per rule; every cross-format rendering is checked by the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,16 +57,29 @@ def _not_an_object(text: str) -> bool:
 # --- §4.6 / §7.1: non-object OpenAI arguments --------------------------------------------------
 
 
+def _anthropic_input(payload: Any) -> Any:
+    return payload["messages"][1]["content"][0]["input"]
+
+
+def _gemini_args(payload: Any) -> Any:
+    return payload["contents"][1]["parts"][0]["functionCall"]["args"]
+
+
+@pytest.mark.parametrize(
+    ("via", "arguments_of"),
+    [pytest.param("anthropic", _anthropic_input, id="anthropic"), pytest.param("gemini", _gemini_args, id="gemini")],
+)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=30).filter(lambda t: t != "" and _not_an_object(t)))
-def test_non_object_arguments_round_trip_verbatim(sdk: Any, text: str) -> None:
+def test_non_object_arguments_round_trip_verbatim(
+    sdk: Any, via: str, arguments_of: Callable[[Any], Any], text: str
+) -> None:
     source = [{"role": "user", "content": "Weather?"}, _call(text)]
-    out = converted("openai", source, sdk)
-    assert out["anthropic"]["messages"][1]["content"][0]["input"] == {"_raw_arguments": text}
-    assert out["gemini"]["contents"][1]["parts"][0]["functionCall"]["args"] == {"_raw_arguments": text}
-    for via in ("anthropic", "gemini"):
-        back = convert(via, "openai", out[via])
-        assert back[1]["tool_calls"][0]["function"]["arguments"] == text
+    there = convert("openai", via, source)  # type: ignore[arg-type]
+    sdk.request(via, there, cross_format=True)
+    assert arguments_of(there) == {"_raw_arguments": text}
+    back = convert(via, "openai", there)  # type: ignore[arg-type]
+    assert back[1]["tool_calls"][0]["function"]["arguments"] == text
 
 
 def test_truncated_arguments_are_stored() -> None:
@@ -114,13 +128,20 @@ def test_assistant_without_any_content_is_still_rejected() -> None:
 
 
 @pytest.mark.parametrize("content", ["", []])
-def test_empty_anthropic_assistant_and_gemini_model_turns(sdk: Any, content: Any) -> None:
+def test_empty_anthropic_assistant_turn(sdk: Any, content: Any) -> None:
     converted(
         "anthropic", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": content}]}, sdk
     )
+
+
+def test_empty_gemini_model_turn(sdk: Any) -> None:
     converted(
         "gemini", {"contents": [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": []}]}, sdk
     )
+
+
+@pytest.mark.parametrize("content", ["", []])
+def test_empty_anthropic_user_turn_is_still_rejected(content: Any) -> None:
     with pytest.raises(DecodeError) as info:
         decoded("anthropic", {"role": "user", "content": content})
     assert info.value.code == "empty_content"
@@ -158,11 +179,19 @@ def test_empty_system_message_anywhere(sdk: Any, role: str, content: Any) -> Non
     assert [m["role"] for m in out["anthropic"]["messages"]] == ["user", "assistant"]
 
 
-def test_empty_system_values_are_verbatim_in_their_own_format(sdk: Any) -> None:
-    converted("anthropic", {"system": "", "messages": [{"role": "user", "content": "hi"}]}, sdk)
-    converted(
-        "gemini", {"systemInstruction": {"parts": []}, "contents": [{"role": "user", "parts": [{"text": "hi"}]}]}, sdk
-    )
+@pytest.mark.parametrize(
+    ("fmt", "source"),
+    [
+        pytest.param("anthropic", {"system": "", "messages": [{"role": "user", "content": "hi"}]}, id="anthropic"),
+        pytest.param(
+            "gemini",
+            {"systemInstruction": {"parts": []}, "contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+            id="gemini",
+        ),
+    ],
+)
+def test_empty_system_values_are_verbatim_in_their_own_format(sdk: Any, fmt: str, source: Any) -> None:
+    converted(fmt, source, sdk)
 
 
 # --- refusal-only assistant messages -------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any, Final
 import pytest
 import yaml
 from tests.kustomize import BASE, BASE_MANIFESTS, DEPLOY, OVERLAY_MANIFESTS, find, load_docs
-from tests.promql import ALERT_TESTS_FILE, ALERTS_FILE, alert_rules, exported_metrics, metric_names
+from tests.promql import ALERT_TESTS_FILE, ALERTS_FILE, AlertRule, alert_rules, exported_metrics, metric_names
 
 RULE_FILE: Final = BASE / "prometheus-rule.yaml"
 GENERATOR: Final = DEPLOY / "prometheus" / "prometheus-rule.sh"
@@ -58,28 +58,33 @@ def test_promtool_unit_tests_can_fail(tmp_path: Path) -> None:
     assert "AcxRenderQueueBacklog" in done.stdout + done.stderr
 
 
-def test_the_required_alerts_exist_with_severity_and_texts() -> None:
-    rules = alert_rules()
-    names = [rule.name for rule in rules]
+ALERTS: Final = [pytest.param(rule, id=rule.name) for rule in alert_rules()]
+
+
+def test_the_required_alerts_exist() -> None:
+    names = [rule.name for rule in alert_rules()]
     assert len(names) == len(set(names))
     assert set(names) >= REQUIRED_ALERTS
-    for rule in rules:
-        assert rule.labels.get("severity") in ("critical", "warning"), rule.name
-        assert {"summary", "description"} <= set(rule.annotations), rule.name
-        assert rule.duration != "0s", f"{rule.name}: a `for:` keeps one bad scrape from paging"
 
 
-def test_alerts_read_only_metrics_the_code_exports() -> None:
+@pytest.mark.parametrize("rule", ALERTS)
+def test_alert_has_severity_texts_and_a_duration(rule: AlertRule) -> None:
+    assert rule.labels.get("severity") in ("critical", "warning")
+    assert {"summary", "description"} <= set(rule.annotations)
+    assert rule.duration != "0s", "a `for:` keeps one bad scrape from paging"
+
+
+@pytest.mark.parametrize("rule", ALERTS)
+def test_alert_reads_only_metrics_the_code_exports(rule: AlertRule) -> None:
     families = exported_metrics()
-    for rule in alert_rules():
-        names = metric_names(rule.expr)
-        assert names, rule.name
-        assert names <= set(families), f"{rule.name}: unknown metric(s) {sorted(names - set(families))}"
-        for name in names:
-            if families[name] == "counter":
-                assert f"{name}_total" in rule.expr, f"{rule.name}: counter {name} is exported as {name}_total"
-            if families[name] == "histogram":
-                assert f"{name}_bucket" in rule.expr or f"{name}_count" in rule.expr, rule.name
+    names = metric_names(rule.expr)
+    assert names
+    assert names <= set(families), f"unknown metric(s) {sorted(names - set(families))}"
+    for name in names:
+        if families[name] == "counter":
+            assert f"{name}_total" in rule.expr, f"counter {name} is exported as {name}_total"
+        if families[name] == "histogram":
+            assert f"{name}_bucket" in rule.expr or f"{name}_count" in rule.expr, name
 
 
 def _unit_tests() -> list[dict[str, Any]]:

@@ -41,38 +41,60 @@ def _effective(pod: dict[str, Any], container_spec: dict[str, Any], key: str) ->
     return container_spec.get("securityContext", {}).get(key, pod.get("securityContext", {}).get(key))
 
 
+# One case per container (init containers included) of every workload.
+WORKLOAD_CONTAINERS: Final = [
+    pytest.param(m, c, id=f"{manifest_id(m)}/{c['name']}") for m in WORKLOADS for c in containers(m)
+]
+
+
 @pytest.mark.parametrize("workload", WORKLOADS, ids=manifest_id)
-def test_workload_is_hardened(workload: Manifest) -> None:
+def test_workload_pod_is_hardened(workload: Manifest) -> None:
     pod = pod_spec(workload)
     assert pod is not None
     assert pod.get("automountServiceAccountToken") is False
+    assert containers(workload)
+
+
+@pytest.mark.parametrize(("workload", "c"), WORKLOAD_CONTAINERS)
+def test_container_is_hardened(workload: Manifest, c: dict[str, Any]) -> None:
+    pod = pod_spec(workload)
+    assert pod is not None
     config_names = {m["metadata"]["name"] for m in OVERLAY_MANIFESTS if m["kind"] == "ConfigMap"}
     secret_names = {m["metadata"]["name"] for m in OVERLAY_MANIFESTS if m["kind"] == "Secret"}
     empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
-    for c in containers(workload):
-        assert _effective(pod, c, "runAsNonRoot") is True, c["name"]
-        assert _effective(pod, c, "runAsUser") not in (None, 0), c["name"]
-        assert _effective(pod, c, "seccompProfile") == {"type": "RuntimeDefault"}, c["name"]
-        security = c["securityContext"]
-        assert security["readOnlyRootFilesystem"] is True, c["name"]
-        assert security["allowPrivilegeEscalation"] is False, c["name"]
-        assert security.get("privileged", False) is False, c["name"]
-        assert security["capabilities"]["drop"] == ["ALL"], c["name"]
-        assert "add" not in security["capabilities"], c["name"]
-        resources = c["resources"]
-        assert {"cpu", "memory"} <= set(resources["requests"]), c["name"]
-        assert "memory" in resources["limits"], c["name"]
-        # Read-only root: /tmp must be a writable emptyDir.
-        assert {m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/tmp"} <= empty_dirs, c["name"]
-        assert any(m["mountPath"] == "/tmp" for m in c["volumeMounts"]), c["name"]
-        # Configuration comes from the shared ConfigMap and Secret, which must exist.
-        sources = c["envFrom"]
-        assert {s["configMapRef"]["name"] for s in sources if "configMapRef" in s} <= config_names
-        assert {s["secretRef"]["name"] for s in sources if "secretRef" in s} <= secret_names
-        assert len(sources) == 2
+    assert _effective(pod, c, "runAsNonRoot") is True
+    assert _effective(pod, c, "runAsUser") not in (None, 0)
+    assert _effective(pod, c, "seccompProfile") == {"type": "RuntimeDefault"}
+    security = c["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security.get("privileged", False) is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert "add" not in security["capabilities"]
+    resources = c["resources"]
+    assert {"cpu", "memory"} <= set(resources["requests"])
+    assert "memory" in resources["limits"]
+    # Read-only root: /tmp must be a writable emptyDir.
+    assert {m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/tmp"} <= empty_dirs
+    assert any(m["mountPath"] == "/tmp" for m in c["volumeMounts"])
+    # Configuration comes from the shared ConfigMap and Secret, which must exist.
+    sources = c["envFrom"]
+    assert {s["configMapRef"]["name"] for s in sources if "configMapRef" in s} <= config_names
+    assert {s["secretRef"]["name"] for s in sources if "secretRef" in s} <= secret_names
+    assert len(sources) == 2
 
 
-def test_gateway_probes_shutdown_and_metrics(overlay: list[Manifest]) -> None:
+@pytest.mark.parametrize(
+    ("probe", "path"), [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz")]
+)
+def test_gateway_probe_targets_the_configured_port(overlay: list[Manifest], probe: str, path: str) -> None:
+    gateway = container(overlay, "Deployment", GATEWAY)
+    port = int(find(overlay, "ConfigMap", "acx-config")["data"]["PORT"])
+    http = gateway[probe]["httpGet"]
+    assert (http["path"], port_number(gateway, http["port"])) == (path, port)
+
+
+def test_gateway_shutdown_and_metrics(overlay: list[Manifest]) -> None:
     deployment = find(overlay, "Deployment", GATEWAY)
     assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
     pod = deployment["spec"]["template"]
@@ -80,9 +102,6 @@ def test_gateway_probes_shutdown_and_metrics(overlay: list[Manifest]) -> None:
     config = find(overlay, "ConfigMap", "acx-config")["data"]
     port = int(config["PORT"])
     assert config["HOST"] == "0.0.0.0"
-    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"), ("startupProbe", "/healthz")):
-        http = gateway[probe]["httpGet"]
-        assert (http["path"], port_number(gateway, http["port"])) == (path, port)
     command = gateway["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep"
     sleep = int(command[1])
@@ -98,7 +117,7 @@ def test_gateway_probes_shutdown_and_metrics(overlay: list[Manifest]) -> None:
     assert "emptyDir" in next(v for v in pod["spec"]["volumes"] if v["name"] == mounts[multiproc])
 
 
-def test_service_and_pdbs_select_their_pods(overlay: list[Manifest]) -> None:
+def test_service_selects_the_gateway_pods(overlay: list[Manifest]) -> None:
     service = find(overlay, "Service", GATEWAY)["spec"]
     gateway_labels = find(overlay, "Deployment", GATEWAY)["spec"]["template"]["metadata"]["labels"]
     assert service["selector"].items() <= gateway_labels.items()
@@ -106,14 +125,17 @@ def test_service_and_pdbs_select_their_pods(overlay: list[Manifest]) -> None:
     assert port_number(gateway, service["ports"][0]["targetPort"]) == int(
         find(overlay, "ConfigMap", "acx-config")["data"]["PORT"]
     )
-    for name in (GATEWAY, CONVERTER):
-        deployment = find(overlay, "Deployment", name)["spec"]
-        selector = find(overlay, "PodDisruptionBudget", name)["spec"]["selector"]["matchLabels"]
-        assert selector == deployment["selector"]["matchLabels"]
-        assert selector.items() <= deployment["template"]["metadata"]["labels"].items()
     # The two components must not select each other's pods.
     converter_labels = find(overlay, "Deployment", CONVERTER)["spec"]["template"]["metadata"]["labels"]
     assert not service["selector"].items() <= converter_labels.items()
+
+
+@pytest.mark.parametrize("name", [GATEWAY, CONVERTER])
+def test_pdb_selects_its_deployments_pods(overlay: list[Manifest], name: str) -> None:
+    deployment = find(overlay, "Deployment", name)["spec"]
+    selector = find(overlay, "PodDisruptionBudget", name)["spec"]["selector"]["matchLabels"]
+    assert selector == deployment["selector"]["matchLabels"]
+    assert selector.items() <= deployment["template"]["metadata"]["labels"].items()
 
 
 def test_hpa_scales_the_gateway_on_cpu(overlay: list[Manifest]) -> None:
