@@ -18,6 +18,7 @@ __all__ = [
     "MAX_FILENAME_CHARS",
     "MAX_JSON_DEPTH",
     "MAX_KEY_CHARS",
+    "MAX_MIME_CHARS",
     "MAX_MULTIPART_PARTS",
     "MAX_OBJECT_BYTES",
     "MAX_USER_CHARS",
@@ -34,6 +35,8 @@ MAX_USER_CHARS: Final = 256
 MAX_EVENT_TYPE_CHARS: Final = 128
 #: File names of uploads (as most file systems allow).
 MAX_FILENAME_CHARS: Final = 255
+#: The declared type of an uploaded file (RFC 6838 allows 127 characters each for type and subtype).
+MAX_MIME_CHARS: Final = 255
 #: Keys of `configs` and message `meta` objects (top level, the ones filters and patches address).
 MAX_KEY_CHARS: Final = 256
 #: Encoded size of a whole `configs` or `meta` object, after a PATCH is merged too.
@@ -42,6 +45,11 @@ MAX_OBJECT_BYTES: Final = 64 * 1024
 MAX_MULTIPART_PARTS: Final = 1000
 #: Nesting of arrays and objects in any JSON a client sends (bodies and JSON query parameters).
 MAX_JSON_DEPTH: Final = 100
+# JSON integers must fit 64 bits (signed, or unsigned up to 2**64 - 1), as other JSON readers'
+# do: msgspec alone decodes integers of up to 4 300 digits, which code expecting numbers of a
+# sensible size then trips over (`math.isfinite(10**400)` raises OverflowError).
+_INT_MIN: Final = -(2**63)
+_INT_MAX: Final = 2**64 - 1
 
 T = TypeVar("T")
 
@@ -57,9 +65,10 @@ def decode_untrusted(data: bytes | str, kind: type[T], *, name: str = ...) -> T:
 def decode_untrusted(data: bytes | str, kind: type[T] | None = None, *, name: str = "request body") -> Any:
     """Decode client JSON into `kind`, turning every way it can be wrong into a 400.
 
-    msgspec refuses invalid UTF-8, numbers outside float/int64 range (`1e999`, 5 000-digit
-    integers) and nesting near the interpreter's recursion limit with exceptions that are not all
-    `msgspec.DecodeError`; each is mapped here. Nesting is then bounded by `MAX_JSON_DEPTH`.
+    msgspec refuses invalid UTF-8, floats outside their range (`1e999`), integers of more than
+    4 300 digits and nesting near the interpreter's recursion limit with exceptions that are not
+    all `msgspec.DecodeError`; each is mapped here. Nesting is then bounded by `MAX_JSON_DEPTH`
+    and integers by 64 bits (`check_depth`).
 
     Raises:
         InvalidRequestError: `invalid_json`, `invalid_utf8`, `number_out_of_range`, `json_too_deep`,
@@ -83,10 +92,11 @@ def decode_untrusted(data: bytes | str, kind: type[T] | None = None, *, name: st
 
 
 def check_depth(value: object, name: str) -> None:
-    """Refuse containers nested deeper than `MAX_JSON_DEPTH` (iterative: no recursion limit).
+    """Refuse containers nested deeper than `MAX_JSON_DEPTH` (iterative: no recursion limit) and
+    integers that do not fit 64 bits, in one walk over the decoded value.
 
     Raises:
-        InvalidRequestError: `json_too_deep`.
+        InvalidRequestError: `json_too_deep`, `number_out_of_range`.
     """
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
@@ -98,6 +108,8 @@ def check_depth(value: object, name: str) -> None:
         elif isinstance(item, msgspec.Struct):
             children = [getattr(item, field) for field in item.__struct_fields__]
         else:
+            if isinstance(item, int) and not _INT_MIN <= item <= _INT_MAX:
+                raise InvalidRequestError("number_out_of_range", f"{name}: an integer does not fit 64 bits")
             continue
         if depth > MAX_JSON_DEPTH:
             raise _too_deep(name)

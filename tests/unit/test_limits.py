@@ -26,6 +26,9 @@ from acx.limits import (
         (b'{"a": 1e999}', "number_out_of_range"),
         (b'{"a": -1e400}', "number_out_of_range"),
         (b'{"a": ' + b"9" * 5000 + b"}", "number_out_of_range"),
+        (b'{"a": [' + b"9" * 4000 + b"]}", "number_out_of_range"),
+        (b"18446744073709551616", "number_out_of_range"),
+        (b"-9223372036854775809", "number_out_of_range"),
         (b"[" * 951 + b"]" * 951, "json_too_deep"),
         (b"[" * 5000 + b"]" * 5000, "json_too_deep"),
         (b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), "json_too_deep"),
@@ -42,6 +45,10 @@ def test_nesting_up_to_the_limit_is_accepted() -> None:
     body = b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH
     value: Any = decode_untrusted(body)
     assert isinstance(value, list)
+
+
+def test_64_bit_integers_are_accepted() -> None:
+    assert decode_untrusted(b"[18446744073709551615, -9223372036854775808]") == [2**64 - 1, -(2**63)]
 
 
 def test_depth_counts_inside_structs() -> None:

@@ -10,7 +10,7 @@ from litestar.exceptions import ClientException
 
 from acx.assets import Upload, referenced_fields
 from acx.errors import InvalidRequestError, TooLargeError
-from acx.limits import MAX_FILENAME_CHARS, MAX_KEY_CHARS, MAX_MULTIPART_PARTS, check_text
+from acx.limits import MAX_FILENAME_CHARS, MAX_KEY_CHARS, MAX_MIME_CHARS, MAX_MULTIPART_PARTS, check_text
 
 __all__ = ["form_fingerprint", "is_multipart", "read_multipart", "uploads_for"]
 
@@ -24,17 +24,16 @@ async def read_multipart(request: Request[Any, Any, Any], max_upload_bytes: int)
     """The `payload` field's JSON bytes and the uploaded files by field name.
 
     Raises:
-        TooLargeError: more than `MAX_MULTIPART_PARTS` parts, a file over the upload limit, a file
-            or field name over its length limit.
+        TooLargeError: more than `MAX_MULTIPART_PARTS` parts, a part header over the parser's
+            limits, a file over the upload limit, a file name, field name or content type over its
+            length limit.
         InvalidRequestError: malformed multipart, or text fields that are not UTF-8.
     """
     try:
         form = await request.form()
     except ClientException as exc:
-        if exc.detail == "Request Entity Too Large":  # Litestar's part limit, reported as a 400
-            raise TooLargeError(
-                "too_many_parts", f"a multipart store may have at most {MAX_MULTIPART_PARTS} parts"
-            ) from None
+        if exc.detail == "Request Entity Too Large":  # a limit of the multipart parser, reported as a 400
+            raise _parser_limit(exc.__context__) from None
         raise InvalidRequestError("invalid_multipart", f"invalid multipart body: {exc.detail}") from None
     except (UnicodeDecodeError, LookupError):
         raise InvalidRequestError("invalid_utf8", "multipart text fields must be UTF-8") from None
@@ -47,12 +46,22 @@ async def read_multipart(request: Request[Any, Any, Any], max_upload_bytes: int)
             data = await value.read()
             if len(data) > max_upload_bytes:
                 raise TooLargeError("file_too_large", f"file {name} exceeds the {max_upload_bytes}-byte upload limit")
-            uploads[name] = Upload.of(name, value.filename or None, value.content_type, data)
+            upload = Upload.of(name, value.filename or None, value.content_type, data)
+            check_text("file content type", upload.mime, MAX_MIME_CHARS)
+            uploads[name] = upload
         elif name == "payload":
             payload = value.encode()
     if not payload or not payload.strip():
         raise InvalidRequestError("invalid_body", "multipart store needs a non-empty 'payload' field")
     return payload, uploads
+
+
+def _parser_limit(cause: BaseException | None) -> TooLargeError:
+    """The 413 for a limit the multipart parser hit (Litestar keeps only its message as the cause)."""
+    if "segment count" in str(cause):
+        return TooLargeError("too_many_parts", f"a multipart store may have at most {MAX_MULTIPART_PARTS} parts")
+    # The parser allows each part 8 header lines of up to 4 KB (RFC 7578 needs 3, far shorter).
+    return TooLargeError("part_header_too_large", "a part's headers exceed 8 lines or 4 KB a line")
 
 
 def form_fingerprint(payload: bytes, uploads: dict[str, Upload]) -> bytes:

@@ -1,0 +1,152 @@
+"""Hostile input the first round of issue 12 missed (found by attacking a running gateway).
+
+Integers past 64 bits, multipart part headers, upload types PostgreSQL cannot store: each a 4xx
+with its code in the envelope (413 for sizes), never a 5xx, and nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.http.conftest import Client
+
+JSON = {"Content-Type": "application/json"}
+HUGE = b"9" * 400  # msgspec decodes integers of up to 4 300 digits into Python ints
+PAST_UINT64 = b"18446744073709551616"
+
+
+def assert_error(response: Any, status: int, error_code: str) -> None:
+    """An error envelope with HTTP `status` and `data.error_code`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == status
+    assert body["msg"]
+    assert body["data"]["error_code"] == error_code, body
+
+
+async def _message_count(client: Client, session_id: str) -> int:
+    response = await client.get(f"/session/{session_id}/messages")
+    assert response.status_code == 200, response.text
+    return len(response.json()["data"]["items"])
+
+
+async def _stored(client: Client, session_id: str) -> tuple[Any, int, int]:
+    """What a session holds: configs, messages, events."""
+    configs = (await client.get(f"/session/{session_id}/configs")).json()["data"]["configs"]
+    events = (await client.get(f"/session/{session_id}/events")).json()["data"]["items"]
+    return configs, await _message_count(client, session_id), len(events)
+
+
+@pytest.mark.parametrize("number", [HUGE, b"-" + HUGE, PAST_UINT64, b"-9223372036854775809"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        ("post", "/session/{sid}/messages", b'{"blob": {"role": "user", "content": "hi", "x": N}}'),
+        ("post", "/session/{sid}/messages", b'{"blob": {"role": "user", "content": "hi"}, "meta": {"n": N}}'),
+        ("post", "/session/{sid}/events", b'{"type": "t", "data": {"n": N}}'),
+        ("patch", "/session/{sid}/configs", b'{"configs": {"n": N}}'),
+        ("put", "/session/{sid}/configs", b'{"configs": {"n": [N]}}'),
+        ("post", "/session", b'{"configs": {"n": N}}'),
+        ("patch", "/project/configs", b'{"n": N}'),
+        (
+            "post",
+            "/convert",
+            b'{"from": "openai", "to": "gemini", "input": [{"role": "user", "content": "x", "n": N}]}',
+        ),
+    ],
+)
+async def test_integers_past_64_bits_are_400(
+    client: Client, session_id: str, template: tuple[str, str, bytes], number: bytes
+) -> None:
+    """SECURITY.md promises 64-bit integers; msgspec alone let 4 300-digit ones through."""
+    method, path, body = template
+    before = await _stored(client, session_id)
+    project_before = (await client.get("/project/configs")).json()["data"]
+    response = await client.request(
+        method, path.format(sid=session_id), content=body.replace(b"N", number), headers=JSON
+    )
+    assert_error(response, 400, "number_out_of_range")
+    assert await _stored(client, session_id) == before
+    assert (await client.get("/project/configs")).json()["data"] == project_before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        '{"limit_tokens": N}',
+        '{"limit_tokens": -N}',
+    ],
+)
+@pytest.mark.parametrize("view", ["messages", "render"])
+async def test_huge_integers_in_edit_strategies_are_400(
+    client: Client, session_id: str, params: str, view: str
+) -> None:
+    """Used to be `500 internal error` (OverflowError: int too large to convert to float)."""
+    await client.post(f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": "hi"}})
+    number = HUGE.decode()
+    for strategy in ("token_limit", "remove_tool_result", "remove_tool_call_params", "middle_out"):
+        field = {
+            "token_limit": "limit_tokens",
+            "remove_tool_result": "keep_recent_n_tool_results",
+            "remove_tool_call_params": "keep_recent_n_tool_calls",
+            "middle_out": "token_reduce_to",
+        }[strategy]
+        text = params.replace("limit_tokens", field).replace("N", number)
+        strategies = f'[{{"type": "{strategy}", "params": {text}}}]'
+        response = await client.get(f"/session/{session_id}/{view}", params={"edit_strategies": strategies})
+        assert_error(response, 400, "invalid_edit_strategy")
+
+
+def _multipart(parts: list[tuple[bytes, bytes]]) -> tuple[bytes, dict[str, str]]:
+    body = b"".join(b"--B\r\n" + head + b"\r\n\r\n" + content + b"\r\n" for head, content in parts) + b"--B--\r\n"
+    return body, {"Content-Type": "multipart/form-data; boundary=B"}
+
+
+_FILE_PAYLOAD = json.dumps(
+    {"format": "acontext", "blob": {"role": "user", "parts": [{"type": "file", "file_field": "f"}]}}
+).encode()
+
+
+def _file_part(content_type: bytes, extra: bytes = b"") -> tuple[bytes, bytes]:
+    head = b'Content-Disposition: form-data; name="f"; filename="a.pdf"\r\nContent-Type: ' + content_type + extra
+    return head, b"%PDF-1.4 " + uuid.uuid4().bytes
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status", "code"),
+    [
+        (b"application/pdf\x00x", 400, "invalid_parameter"),  # PostgreSQL text cannot hold NUL: was a 500
+        (b"application/" + b"x" * 300, 413, "field_too_long"),
+    ],
+)
+async def test_upload_content_types_are_checked(
+    client: Client, session_id: str, content_type: bytes, status: int, code: str
+) -> None:
+    body, headers = _multipart(
+        [(b'Content-Disposition: form-data; name="payload"', _FILE_PAYLOAD), _file_part(content_type)]
+    )
+    response = await client.post(f"/session/{session_id}/messages", content=body, headers=headers)
+    assert_error(response, status, code)
+    assert await _message_count(client, session_id) == 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"\r\nX-Long: " + b"h" * 5000,  # one header line past the parser's 4 KB
+        b"".join(b"\r\nX-%d: 1" % i for i in range(20)),  # more header lines than a part may have
+    ],
+)
+async def test_oversized_part_headers_are_413_not_too_many_parts(client: Client, session_id: str, extra: bytes) -> None:
+    """A two-part store used to be told it had more than 1 000 parts."""
+    body, headers = _multipart(
+        [(b'Content-Disposition: form-data; name="payload"', _FILE_PAYLOAD), _file_part(b"application/pdf", extra)]
+    )
+    response = await client.post(f"/session/{session_id}/messages", content=body, headers=headers)
+    assert_error(response, 413, "part_header_too_large")
+    assert "1000 parts" not in response.json()["msg"]
+    assert await _message_count(client, session_id) == 0
