@@ -9,12 +9,26 @@ import zlib
 
 import httpx
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from acx.apikeys import auth_secret, new_token, token_hmac
 from acx.config import Settings
 from acx.db.projects import create_project
 
-__all__ = ["assert_error_response", "make_pdf", "make_png", "message_count", "new_project_key", "sha"]
+__all__ = [
+    "Samples",
+    "assert_error_response",
+    "make_pdf",
+    "make_png",
+    "message_count",
+    "new_project_key",
+    "samples",
+    "sha",
+    "total",
+]
+
+#: Sample name -> [(labels, value)] of a Prometheus text exposition.
+Samples = dict[str, list[tuple[dict[str, str], float]]]
 
 
 def assert_error_response(response: httpx.Response, status: int, error_code: str | None = None) -> None:
@@ -84,3 +98,19 @@ def make_pdf(tag: str) -> bytes:
 def sha(data: bytes) -> str:
     """Hex SHA-256."""
     return hashlib.sha256(data).hexdigest()
+
+
+def samples(response: httpx.Response) -> Samples:
+    """The samples of a `/metrics` answer (which must be a 200 in the text format)."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    out: Samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
+    return out
+
+
+def total(scraped: Samples, name: str, **labels: str) -> float:
+    """Sum of `name` over samples whose labels include `labels`."""
+    return sum(value for have, value in scraped.get(name, []) if labels.items() <= have.items())

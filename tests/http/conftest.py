@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
@@ -94,11 +95,17 @@ def as_project(client: Client, key: str | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=client.base_url, headers=headers, transport=_SameApp(client))
 
 
-def blocking(client: Client) -> httpx.Client:
-    """A synchronous client of the app `client` runs, with its headers. Requests sent from several
-    threads at once are handled concurrently by the app; the async client's requests never overlap
-    (each blocks the test's event loop until the app has answered)."""
-    return httpx.Client(base_url=client.base_url, headers=client.headers, transport=_SameApp(client))
+def concurrently(client: Client, count: int, send: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+    """`send` run `count` times at once, from as many threads, against the app `client` runs.
+
+    The async client's requests never overlap (each one blocks the test's event loop until the app
+    has answered); requests from several threads do, as on a real server.
+    """
+    with (
+        httpx.Client(base_url=client.base_url, headers=client.headers, transport=_SameApp(client)) as sync,
+        ThreadPoolExecutor(max_workers=count) as pool,
+    ):
+        return list(pool.map(lambda _: send(sync), range(count)))
 
 
 @pytest.fixture(scope="session")
