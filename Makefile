@@ -13,7 +13,7 @@ UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
 # Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrate bench conformance image image-test alerts prometheus-tools clean clean-data
+.PHONY: help install run test lint migrate bench bench-ab conformance image image-test alerts prometheus-tools clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -52,6 +52,20 @@ bench: install ## Load-test gateway + converter vs baselines (BENCH_ARGS=--quick
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench \
 		python -m bench.run $(BENCH_ARGS)
+
+# `make bench-ab BASE=<rev>`: the base revision in a throw-away worktree with its own .venv.
+BASE ?= main
+AB_ARGS ?=
+AB_BASE_DIR := .data/bench-ab/base
+
+bench-ab: install ## Interleaved A/B of this checkout's gateway vs BASE=<rev> (AB_ARGS="--rounds 15 --seconds 3")
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench
+	git worktree remove --force $(AB_BASE_DIR) 2>/dev/null || rm -rf $(AB_BASE_DIR)
+	git worktree add --detach $(AB_BASE_DIR) $(BASE)
+	status=0; (cd $(AB_BASE_DIR) && $(UV) sync --frozen --no-default-groups) && \
+		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.ab --before $(AB_BASE_DIR) $(AB_ARGS) \
+		|| status=$$?; git worktree remove --force $(AB_BASE_DIR); exit $$status
 
 # The outside conversion corpus beside the checkout (reference material, never copied in).
 CONFORMANCE_DIR ?= ../shared/conformance

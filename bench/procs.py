@@ -42,15 +42,28 @@ def wait_http(url: str, timeout: float = 30.0, child: Child | None = None) -> No
 
 
 class Child:
-    """A Python module run as a child process in its own session (so its workers die with it)."""
+    """A Python module run as a child process in its own session (so its workers die with it).
 
-    def __init__(self, name: str, module: str, env: Mapping[str, str], log_dir: Path) -> None:
+    `python` and `cwd` run it from another checkout's environment (`bench/ab.py`'s other build).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        env: Mapping[str, str],
+        log_dir: Path,
+        *,
+        python: str | Path = sys.executable,
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module],
+            [str(python), "-m", module],
             env={**os.environ, **env},
+            cwd=cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
