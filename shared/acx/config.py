@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: `/metrics` (prometheus-client also reads this variable itself, at import).
     prometheus_multiproc_dir: str | None = None
     http_header_timeout_seconds: float = 5.0
+    #: Longest wait for the next piece of a request body (granian bounds only the header).
+    http_body_timeout_seconds: float = 10.0
     http_max_connections: int = 10_000
 
     @property
@@ -142,6 +144,7 @@ def _validate(settings: Settings) -> None:
         (s.max_upload_bytes > 0, "MAX_UPLOAD_BYTES must be > 0"),
         (s.web_workers >= 1, "WEB_WORKERS must be >= 1"),
         (0 < s.http_header_timeout_seconds <= 300, "HTTP_HEADER_TIMEOUT_SECONDS must be > 0 and <= 300"),
+        (0 < s.http_body_timeout_seconds <= 300, "HTTP_BODY_TIMEOUT_SECONDS must be > 0 and <= 300"),
         (s.http_max_connections >= 16, "HTTP_MAX_CONNECTIONS must be >= 16"),
     ]
     for valid, problem in rules:
