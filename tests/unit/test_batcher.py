@@ -128,7 +128,7 @@ async def test_one_session_keeps_arrival_order_and_coalesces(pool: Pool, project
 
 async def staggered(batcher: StoreBatcher, requests: list[StoreRequest], every: int = 5) -> list[StoredMessage]:
     """Start the stores a few at a time, so later ones arrive while earlier batches are written
-    (and chain behind them)."""
+    (and wait for them)."""
     tasks: list[asyncio.Task[StoredMessage]] = []
     for i, req in enumerate(requests):
         tasks.append(asyncio.create_task(stored(batcher, req)))
@@ -137,7 +137,7 @@ async def staggered(batcher: StoreBatcher, requests: list[StoreRequest], every: 
     return await asyncio.gather(*tasks)
 
 
-async def test_stores_arriving_during_a_write_chain_in_order(pool: Pool, project: uuid.UUID) -> None:
+async def test_stores_arriving_during_a_write_keep_order(pool: Pool, project: uuid.UUID) -> None:
     """Stores trickling into one session while its batches are written: arrival order, parents
     chained, no store lost or doubled, far fewer commits than stores."""
     batcher = StoreBatcher(pool, Committed(), flushers=4)

@@ -7,12 +7,12 @@ its row lock, and a session's messages take the order their requests arrived in.
 
 Sessions whose head this process knows (it wrote their last message) take the fast path: blobs
 are decoded before the database is touched (`plan_stores`) and the batch is one autocommit
-statement (`write_known`). While a fast batch of a session is being written, the next one may
-already be sent, planned from the head the first will leave: its statement waits for the first
-one's row lock and commits right after it (one chained batch at most). The others (sessions
-another process wrote to meanwhile, requests that write more than their message: uploads, an
-Idempotency-Key) take `write_locked`, one transaction; a chained batch that falls back to it
-waits for its predecessor first, so arrival order holds.
+statement (`write_known`). The others (sessions another process wrote to meanwhile, requests
+that write more than their message: uploads, an Idempotency-Key) take `write_locked`, one
+transaction. A session has one batch in flight at a time; what arrives meanwhile waits for it
+and goes into its next batch. (Sending that next batch early, to wait on the row lock in the
+database, was measured slower: the herd splits over twice the commits, and two statements
+waiting for one row lock do not get it in the order they were sent.)
 
 Waiters are answered as soon as their commit returns; render jobs are queued by a background task,
 off the commit's path. No request waits unboundedly: one still unwritten after `max_wait` seconds
@@ -49,7 +49,6 @@ _CLOSE_WAIT = 10.0
 _ENQUEUE_CLOSE_WAIT = 3.0
 _JOB_MAX_MESSAGES = 512
 _KNOWN_SESSIONS = 10_000
-_MAX_IN_FLIGHT = 2  # per session: one batch being written, one chained behind it
 
 OnCommitted = Callable[[list[uuid.UUID], list[str]], Awaitable[None]]
 
@@ -65,14 +64,10 @@ class _Pending:
 
 @dataclass
 class _Lane:
-    """A session's waiting stores and its batches in flight."""
+    """A session's waiting stores and whether a batch of it is being written."""
 
     waiting: collections.deque[_Pending] = field(default_factory=collections.deque)
-    in_flight: int = 0
-    #: Head after the last batch sent, when that batch took the fast path (else None).
-    head: SessionHead | None = None
-    #: Set once the last batch sent is finished.
-    last_done: asyncio.Event | None = None
+    in_flight: bool = False
     ready: bool = False  # listed in StoreBatcher._ready
 
 
@@ -81,9 +76,6 @@ class _Batch:
     pendings: dict[uuid.UUID, list[_Pending]] = field(default_factory=dict)
     plans: dict[uuid.UUID, StorePlan] = field(default_factory=dict)
     locked: dict[uuid.UUID, list[StoreRequest]] = field(default_factory=dict)
-    chained: bool = False
-    predecessors: list[asyncio.Event] = field(default_factory=list)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
     size: int = 0
 
 
@@ -141,7 +133,7 @@ class StoreBatcher:
         return result
 
     def _mark_ready(self, sid: uuid.UUID, lane: _Lane) -> None:
-        if not lane.ready and lane.waiting and lane.in_flight < _MAX_IN_FLIGHT:
+        if not lane.ready and lane.waiting and not lane.in_flight:
             lane.ready = True
             self._ready.append(sid)
             self._wake.set()
@@ -161,62 +153,39 @@ class StoreBatcher:
         return taken
 
     def _take_batch(self) -> _Batch:
-        """Ready sessions, oldest first, up to `max_batch` requests: either sessions with nothing
-        in flight, or (a chained batch) sessions whose fast batch is still being written."""
+        """Ready sessions (nothing of theirs in flight), oldest first, up to `max_batch` requests."""
         batch = _Batch()
-        skipped: list[uuid.UUID] = []
-        kind: bool | None = None  # chained?
         while self._ready and batch.size < self._max_batch:
             sid = self._ready.popleft()
             lane = self._lanes[sid]
-            chained = lane.in_flight > 0
-            if chained and (lane.head is None or any(p.request.needs_transaction for p in lane.waiting)):
-                lane.ready = False  # cannot chain: it waits for its batch to finish
-                continue
-            if kind is not None and chained != kind:
-                skipped.append(sid)
-                continue
-            kind = chained
             lane.ready = False
             taken = self._take(lane, self._max_batch - batch.size)
             if not taken:
                 self._drop_if_idle(sid, lane)
                 continue
-            self._add(batch, sid, lane, taken, chained)
-            self._mark_ready(sid, lane)  # more than `max_batch` waiting, or room to chain
-        self._ready.extendleft(reversed(skipped))
-        batch.chained = bool(kind)
+            self._add(batch, sid, lane, taken)
         return batch
 
-    def _add(self, batch: _Batch, sid: uuid.UUID, lane: _Lane, taken: list[_Pending], chained: bool) -> None:
+    def _add(self, batch: _Batch, sid: uuid.UUID, lane: _Lane, taken: list[_Pending]) -> None:
         requests = [pending.request for pending in taken]
-        head = lane.head if chained else self._heads.get(sid)
+        head = self._heads.get(sid)
         # Large blobs take the general path, which decodes them off the event loop.
         if head is not None and not any(request.needs_transaction or request.is_large for request in requests):
-            plan = plan_stores(head, requests)  # decoded now, before any database round trip
-            batch.plans[sid] = plan
-            lane.head = plan.after
+            batch.plans[sid] = plan_stores(head, requests)  # decoded now, before any database round trip
         else:
             batch.locked[sid] = requests
-            lane.head = None
-        if chained and lane.last_done is not None:
-            batch.predecessors.append(lane.last_done)
         batch.pendings[sid] = taken
         batch.size += len(taken)
-        lane.in_flight += 1
-        lane.last_done = batch.done
+        lane.in_flight = True
 
     def _drop_if_idle(self, sid: uuid.UUID, lane: _Lane) -> None:
         if not lane.waiting and not lane.in_flight:
             del self._lanes[sid]
 
     def _release(self, batch: _Batch) -> None:
-        batch.done.set()
         for sid in batch.pendings:
             lane = self._lanes[sid]
-            lane.in_flight -= 1
-            if lane.last_done is batch.done:  # nothing sent after this batch
-                lane.head, lane.last_done = None, None
+            lane.in_flight = False
             self._mark_ready(sid, lane)
             self._drop_if_idle(sid, lane)
 
@@ -252,15 +221,12 @@ class StoreBatcher:
         try:
             async with self._pool.connection(timeout=timeout) as conn:
                 if batch.plans:
-                    written = await write_known(conn, batch.plans, chained=batch.chained)
+                    written = await write_known(conn, batch.plans)
                     self._settle(batch, written)
-                    # Not written (locked elsewhere, another process wrote meanwhile, or the batch
-                    # ahead failed): the general path, after the batch ahead is finished.
+                    # Not written (locked elsewhere, or another process wrote meanwhile): the general path.
                     for sid in batch.plans.keys() - written.outcomes.keys():
                         self._heads.pop(sid, None)
                         batch.locked[sid] = [pending.request for pending in batch.pendings[sid]]
-                    if batch.locked and batch.predecessors:
-                        await asyncio.gather(*(event.wait() for event in batch.predecessors))
                 if batch.locked:
                     self._settle(batch, await write_locked(conn, batch.locked))
         except Exception as exc:  # noqa: BLE001 - handed to every waiter, who re-raises it
@@ -280,7 +246,7 @@ class StoreBatcher:
             known = self._heads.get(sid)
             if head is None:
                 self._heads.pop(sid, None)
-            elif known is None or head.seq >= known.seq:  # a chained batch may settle first
+            elif known is None or head.seq >= known.seq:
                 self._heads[sid] = head
                 self._heads.move_to_end(sid)
         while len(self._heads) > _KNOWN_SESSIONS:

@@ -206,9 +206,6 @@ SELECT id, disable_task_tracking FROM advanced
 """
 # Fast path: never wait for a lock another transaction holds (that session is retried).
 _WRITE_KNOWN = _WRITE.format(lock="FOR UPDATE SKIP LOCKED").encode()
-# Fast path behind a batch of the same sessions still being written: wait for its commit (in id
-# order), then advance from the head it leaves.
-_WRITE_CHAINED = _WRITE.format(lock="ORDER BY id FOR UPDATE").encode()
 # General path: the transaction already holds the locks.
 _WRITE_LOCKED = _WRITE.format(lock="").encode()
 
@@ -258,14 +255,13 @@ def _finish(plan: _Plan, disable_tracking: bool) -> list[Outcome]:
     return outcomes
 
 
-async def write_known(conn: Conn, plans: dict[uuid.UUID, StorePlan], *, chained: bool = False) -> Written:
+async def write_known(conn: Conn, plans: dict[uuid.UUID, StorePlan]) -> Written:
     """Write planned stores of sessions whose heads the caller knows, in one autocommit statement.
 
     Only for requests that write nothing but their message (not `needs_transaction`). Sessions
-    left out of the result were not written: locked elsewhere, moved on, or deleted. `chained`:
-    the plans start from the heads a batch still being written will leave; wait for its locks.
+    left out of the result were not written: locked elsewhere, moved on, or deleted.
     """
-    advanced = await _write(conn, _WRITE_CHAINED if chained else _WRITE_KNOWN, plans)
+    advanced = await _write(conn, _WRITE_KNOWN, plans)
     written = Written({}, {})
     # A session whose every request was rejected is left out too: a rejection may depend on the
     # ingest state, which only the statement's head check confirms.
