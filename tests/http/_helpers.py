@@ -4,8 +4,12 @@ projects made the way `acx-admin` makes them, and valid uploads that nobody else
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import struct
 import zlib
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 import psycopg
@@ -18,14 +22,18 @@ from acx.db.projects import create_project
 __all__ = [
     "Samples",
     "assert_error_response",
+    "assert_stamped",
     "make_pdf",
     "make_png",
     "message_count",
     "new_project_key",
     "samples",
     "sha",
+    "store_upload",
     "total",
 ]
+
+SECURITY_HEADERS = ("x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy")
 
 #: Sample name -> [(labels, value)] of a Prometheus text exposition.
 Samples = dict[str, list[tuple[dict[str, str], float]]]
@@ -40,6 +48,13 @@ def assert_error_response(response: httpx.Response, status: int, error_code: str
     assert body["msg"], body
     if error_code is not None:
         assert (body.get("data") or {}).get("error_code") == error_code, body
+
+
+def assert_stamped(response: httpx.Response) -> None:
+    """The response carries a request id and every security header."""
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers.get("x-request-id", "")), response.headers
+    for name in SECURITY_HEADERS:
+        assert name in response.headers, f"{name} missing on {response.status_code} {response.url}"
 
 
 async def message_count(client: httpx.AsyncClient, session_id: str) -> int:
@@ -57,6 +72,18 @@ async def new_project_key(settings: Settings, database_url: str, name: str) -> s
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await create_project(conn, name, token_hmac(secret, settings.secret_pepper))
     return token
+
+
+async def store_upload(
+    client: httpx.AsyncClient,
+    session_id: str,
+    blob: dict[str, Any],
+    files: Mapping[str, tuple[str, bytes, str]],
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """Store an acontext `blob` with uploaded files, as the SDK sends it (form field `payload` + files)."""
+    payload = json.dumps({"format": "acontext", "blob": blob})
+    return await client.post(f"/session/{session_id}/messages", data={"payload": payload}, files=files, headers=headers)
 
 
 def make_png(tag: str) -> bytes:

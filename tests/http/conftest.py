@@ -26,6 +26,7 @@ from tests.http._helpers import new_project_key
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
 BASE_URL = "http://testserver.local"
 API_URL = f"{BASE_URL}/api/v1"
+METRICS = f"{BASE_URL}/metrics"
 
 Client = AsyncTestClient[Litestar]
 #: Starts another in-process gateway on the test databases with extra settings: `await start(MAX_BODY_BYTES="4096")`.
@@ -125,6 +126,13 @@ async def fresh(client: Client, fresh_project_key: str) -> AsyncIterator[httpx.A
     """A client of a new, empty project."""
     async with as_project(client, fresh_project_key) as fresh_client:
         yield fresh_client
+
+
+@pytest.fixture
+async def anonymous(client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app without any Authorization header."""
+    async with as_project(client) as anonymous_client:
+        yield anonymous_client
 
 
 @pytest.fixture

@@ -6,15 +6,14 @@ is in tests/integration."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.http._helpers import samples, total
-from tests.http.conftest import BASE_URL, Client, as_project
+from tests.http._helpers import assert_error_response, assert_stamped, samples, total
+from tests.http.conftest import BASE_URL, METRICS, Client
 
-METRICS = f"{BASE_URL}/metrics"
+REQUESTS = "acx_http_requests_total"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -67,18 +66,23 @@ async def test_gateway_metrics(client: Client) -> None:
     assert total(after, "acx_db_pool_max") >= 1
 
 
-@pytest.fixture
-async def anonymous(client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app without any Authorization header."""
-    async with as_project(client) as anonymous_client:
-        yield anonymous_client
-
-
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 async def test_probes_are_unauthenticated(anonymous: httpx.AsyncClient, path: str) -> None:
     response = await anonymous.get(f"{BASE_URL}{path}")
     assert response.status_code == 200, response.text
     assert response.json()["code"] == 0
+
+
+async def test_401_is_counted_as_401_and_carries_a_request_id(client: Client, anonymous: httpx.AsyncClient) -> None:
+    """An unauthenticated request is counted under its own status, not as a 500 (issue 12 row 3)."""
+    before = samples(await client.get(METRICS))
+    response = await anonymous.get("/ping")
+    assert_error_response(response, 401)
+    assert_stamped(response)
+    after = samples(await client.get(METRICS))
+    for status, added in (("401", 1), ("500", 0)):
+        labels = {"route": "/api/v1/ping", "status": status}
+        assert total(after, REQUESTS, **labels) - total(before, REQUESTS, **labels) == added, status
 
 
 async def test_metrics_are_unauthenticated_and_the_api_is_not(anonymous: httpx.AsyncClient) -> None:

@@ -10,11 +10,12 @@ import time
 import pytest
 
 from acx.config import Settings
-from tests.http._helpers import assert_error_response, new_project_key
-from tests.http.conftest import BASE_URL, StartGateway, as_project
+from tests.http._helpers import assert_error_response, assert_stamped, new_project_key, samples, total
+from tests.http.conftest import BASE_URL, METRICS, StartGateway, as_project
 
 RATE_RPS = 5
 RATE_BURST = 5
+REQUESTS = "acx_http_requests_total"
 
 
 @pytest.mark.timeout(60)
@@ -54,3 +55,20 @@ async def test_rate_limit_per_project(start_gateway: StartGateway, settings: Set
             sustained.append((await a.get("/ping")).status_code)
             await asyncio.sleep(1.2 / RATE_RPS)
         assert sustained == [200] * 6
+
+
+async def test_429_is_counted_as_429_and_carries_a_request_id(start_gateway: StartGateway) -> None:
+    """Throttled requests are counted under 429 (never 500) and carry the request id and headers."""
+    limited = await start_gateway(RATE_LIMIT_RPS="1", RATE_LIMIT_BURST="2")
+    before = samples(await limited.get(METRICS))
+    responses = [await limited.get("/ping") for _ in range(6)]
+    throttled = [response for response in responses if response.status_code == 429]
+    assert throttled, [response.status_code for response in responses]
+    for response in throttled:
+        assert_error_response(response, 429)
+        assert int(response.headers["retry-after"]) >= 1
+        assert_stamped(response)
+    after = samples(await limited.get(METRICS))
+    for status, added in (("429", len(throttled)), ("500", 0)):
+        labels = {"route": "/api/v1/ping", "status": status}
+        assert total(after, REQUESTS, **labels) - total(before, REQUESTS, **labels) == added, status

@@ -1,48 +1,29 @@
-"""Uploaded files through the published `acontext` SDK (0.1.22): multipart stores, reading the file
-back in every format, signed public URLs, authenticated downloads, size limits, and reference
-counting across copy and delete.
+"""Uploaded files through the published `acontext` SDK (0.1.22): its multipart stores, its types for
+parts and assets, the file read back in every format and fetched by its public URL over a socket.
 
-Every test uploads bytes nobody else uploads (a random tag inside a valid PNG or PDF), so asset
-rows and hashes are the test's own.
+The HTTP semantics of uploads (downloads, limits, tampering, reference counting) are tested
+in-process: tests/http/test_uploads.py and test_material.py.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import acontext
 import httpx
 import psycopg
 import pytest
-from acontext.errors import APIError
 
 # make_png and sha re-exported: test_sdk_users imports them from here.
 from tests.http._helpers import make_pdf
 from tests.http._helpers import make_png as make_png  # noqa: PLC0414
 from tests.http._helpers import sha as sha  # noqa: PLC0414
-from tests.integration._helpers import (
-    assert_api_error,
-    assert_error_response,
-    message_count,
-    sdk_client,
-    validate_items,
-)
-from tests.integration.conftest import Stack, running_gateway
+from tests.integration._helpers import validate_items
+from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
-
-SMALL_UPLOAD_LIMIT = 4096
-
-
-@pytest.fixture
-def other_http(stack: Stack, other_project_key: str) -> Iterator[httpx.Client]:
-    """Plain HTTP client of a second project."""
-    with stack.client(other_project_key) as c:
-        yield c
 
 
 def _store_png(client: acontext.AcontextClient, session_id: str, png: bytes, name: str = "a.png") -> Any:
@@ -170,141 +151,3 @@ def test_png_and_pdf_read_back_in_every_format(client: acontext.AcontextClient, 
     assert set(explicit.public_urls) == {sha(png), sha(pdf)}
     assert client.sessions.get_messages(session_id, format="acontext", with_asset_public_url=False).public_urls is None
     assert _assets_rows(stack.database_url, sha(png)) == 1
-
-
-def test_public_url_tampering_is_404(client: acontext.AcontextClient) -> None:
-    """A token altered anywhere, or made up, is 404; the genuine one still works."""
-    png = make_png(uuid.uuid4().hex)
-    session_id = client.sessions.create().id
-    _store_png(client, session_id, png)
-    urls = client.sessions.get_messages(session_id, format="acontext").public_urls
-    assert urls is not None
-    url = urls[sha(png)].url
-    base, token = url.rsplit("/", 1)
-    assert base.endswith("/api/v1/material")
-
-    def flip(text: str, index: int) -> str:
-        return text[:index] + ("A" if text[index] != "A" else "B") + text[index + 1 :]
-
-    for forged in (flip(token, len(token) - 1), flip(token, 0), flip(token, len(token) // 2), token[:-2], "0" * 64):
-        response = httpx.get(f"{base}/{forged}", timeout=30)
-        assert_error_response(response, 404)
-    assert httpx.get(url, timeout=30).content == png
-
-
-def test_authenticated_download(
-    client: acontext.AcontextClient, http: httpx.Client, other_http: httpx.Client, other_project_key: str, stack: Stack
-) -> None:
-    """asset/download returns the bytes with auth; other projects and other sessions get 404, never 403."""
-    png = make_png(uuid.uuid4().hex)
-    session_id = client.sessions.create().id
-    _store_png(client, session_id, png)
-    response = _download(http, session_id, sha(png))
-    assert response.status_code == 200, response.text
-    assert response.content == png
-    assert response.headers["content-type"].startswith("application/octet-stream")
-
-    assert_error_response(_download(other_http, session_id, sha(png)), 404)
-    own = other_http.post("/session", json={})
-    assert own.status_code == 201, own.text
-    assert_error_response(_download(other_http, own.json()["data"]["id"], sha(png)), 404)
-    with sdk_client(stack.api_url, other_project_key) as other:  # the other project uploading the same bytes
-        foreign_session = other.sessions.create().id
-        _store_png(other, foreign_session, png)
-    assert _download(other_http, foreign_session, sha(png)).content == png
-    assert _assets_rows(stack.database_url, sha(png)) == 2  # one row per project
-
-    unrelated = client.sessions.create().id  # same project, but no message of it uses the asset
-    assert_error_response(_download(http, unrelated, sha(png)), 404)
-    assert_error_response(_download(http, session_id, "0" * 64), 404)
-    assert_error_response(http.get(f"/session/{session_id}/asset/download", params={"s3_key": "../etc"}), 404)
-    assert_error_response(http.get(f"/session/{session_id}/asset/download"), 400)
-    assert_error_response(_download(http, str(uuid.uuid4()), sha(png)), 404)
-    assert httpx.get(f"{stack.api_url}/session/{session_id}/asset/download").status_code == 401
-
-
-def test_missing_file_field_is_400(client: acontext.AcontextClient, http: httpx.Client) -> None:
-    """A part naming a form field that carried no file is 400 "missing file X"; nothing is stored."""
-    session_id = client.sessions.create().id
-    blob: Any = {"role": "user", "parts": [{"type": "image", "file_field": "img"}]}
-    with pytest.raises(APIError) as exc:
-        client.sessions.store_message(
-            session_id, blob=blob, format="acontext", file_field="other", file=("a.png", make_png("x"), "image/png")
-        )
-    assert_api_error(exc.value, 400)
-    assert "missing file img" in str(exc.value.message)
-    with pytest.raises(APIError) as exc:
-        client.sessions.store_message(session_id, blob=blob, format="acontext")  # JSON mode: no file at all
-    assert_api_error(exc.value, 400)
-    assert "missing file img" in str(exc.value.message)
-    payload = {"format": "acontext", "blob": {"role": "user", "parts": [{"type": "file", "file_field": "f"}]}}
-    form = http.post(
-        f"/session/{session_id}/messages",
-        data={"payload": json.dumps(payload)},
-        files={"g": ("x.bin", b"abc", "application/octet-stream")},
-    )
-    assert_error_response(form, 400)
-    assert "missing file f" in form.json()["msg"]
-    assert message_count(http, session_id) == 0
-
-
-@pytest.fixture(scope="module")
-def small_upload_api(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second gateway on the same databases with MAX_UPLOAD_BYTES=4096; yields its API URL."""
-    logs = tmp_path_factory.mktemp("small-upload")
-    with running_gateway(stack, logs, MAX_UPLOAD_BYTES=str(SMALL_UPLOAD_LIMIT)) as gateway:
-        yield gateway.api_url
-
-
-def test_upload_over_limit_is_413(small_upload_api: str, stack: Stack, http: httpx.Client) -> None:
-    """A file over MAX_UPLOAD_BYTES is 413 and nothing is stored; one under it is accepted."""
-    with sdk_client(small_upload_api, stack.root_key) as small:
-        session_id = small.sessions.create().id
-        big = make_png("x" * (SMALL_UPLOAD_LIMIT + 1))
-        with pytest.raises(APIError) as exc:
-            _store_png(small, session_id, big)
-        assert_api_error(exc.value, 413)
-        assert message_count(http, session_id) == 0
-        assert _assets_rows(stack.database_url, sha(big)) == 0
-        fits = make_png(uuid.uuid4().hex)
-        assert len(fits) < SMALL_UPLOAD_LIMIT
-        stored = _store_png(small, session_id, fits)
-        assert stored.parts[1].asset is not None
-        assert stored.parts[1].asset.size_b == len(fits)
-    assert message_count(http, session_id) == 1
-
-
-def test_delete_releases_assets_shared_by_copy(
-    client: acontext.AcontextClient, http: httpx.Client, stack: Stack
-) -> None:
-    """After copy + delete of the original the asset still downloads from the copy; after both, it is gone."""
-    png = make_png(uuid.uuid4().hex)
-    digest = sha(png)
-    original = client.sessions.create().id
-    _store_png(client, original, png)
-    _store_png(client, original, png, name="again.png")  # a second reference from the same session
-    public = client.sessions.get_messages(original, format="acontext").public_urls
-    assert public is not None
-    url = public[digest].url
-    copy = client.sessions.copy(original).new_session_id
-    copy_page = client.sessions.get_messages(copy, format="acontext")
-    assert copy_page.public_urls is not None
-    assert set(copy_page.public_urls) == {digest}
-    assert [p["filename"] for item in copy_page.items for p in item["parts"] if "asset" in p] == [
-        "a.png",
-        "again.png",
-    ]
-
-    client.sessions.delete(original)
-    assert_error_response(_download(http, original, digest), 404)
-    response = _download(http, copy, digest)
-    assert response.status_code == 200, response.text
-    assert response.content == png
-    assert httpx.get(url, timeout=30).content == png  # a URL minted on the original still works
-    assert _assets_rows(stack.database_url, digest) == 1
-    page = client.sessions.get_messages(copy, format="openai")
-    assert page.items[0]["content"][1]["image_url"]["url"] == _data_url("image/png", png)
-
-    client.sessions.delete(copy)
-    assert _assets_rows(stack.database_url, digest) == 0
-    assert_error_response(httpx.get(url, timeout=30), 404)
