@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 import psycopg
 
-from bench.bulk import clone_messages, enqueue_renders, pending_count
+from bench.bulk import clone_messages, enqueue_conversions, pending_count
 from bench.services import Services
 
 __all__ = ["DrainResult", "measure_drain"]
@@ -25,10 +25,10 @@ _MIB = 1024 * 1024
 
 @dataclass
 class DrainResult:
-    """Messages rendered per second by one worker process, and its memory along the way."""
+    """Messages converted per second by one worker process, and its memory along the way."""
 
     backlog: int
-    rendered: int
+    converted: int
     seconds: float
     msgs_per_s: float
     complete: bool
@@ -57,14 +57,14 @@ def top_up_backlog(database_url: str, redis_url: str, source_session: str, drain
     with psycopg.connect(database_url) as conn:
         missing = n - pending_count(conn)
     if missing > 0:
-        ids = clone_messages(database_url, source_session, drain_session, missing, rendered=False)
-        asyncio.run(enqueue_renders(redis_url, ids))
+        ids = clone_messages(database_url, source_session, drain_session, missing, precomputed=False)
+        asyncio.run(enqueue_conversions(redis_url, ids))
     with psycopg.connect(database_url) as conn:
         return pending_count(conn)
 
 
 def measure_drain(services: Services, database_url: str, backlog: int, timeout: float) -> DrainResult:
-    """Start the worker and poll `render_state` until the backlog is rendered or `timeout` passes."""
+    """Start the worker and poll `render_state` until the backlog is converted or `timeout` passes."""
     launched = time.perf_counter()
     worker = services.start_worker()
     process = psutil.Process(worker.pid)
@@ -88,12 +88,12 @@ def measure_drain(services: Services, database_url: str, backlog: int, timeout: 
         first = (end, backlog)
     # Rate over the steady part: from the first observed progress to the end.
     seconds = end - first[0]
-    rendered_steady = first[1] - end_pending
+    converted_steady = first[1] - end_pending
     result = DrainResult(
         backlog=backlog,
-        rendered=backlog - end_pending,
+        converted=backlog - end_pending,
         seconds=round(end - launched, 2),
-        msgs_per_s=rendered_steady / seconds if seconds > 0 else 0.0,
+        msgs_per_s=converted_steady / seconds if seconds > 0 else 0.0,
         complete=end_pending == 0,
         startup_s=round(first[0] - launched, 2),
         samples=samples,

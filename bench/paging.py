@@ -22,7 +22,7 @@ def page_scaling(bench: Bench, api: Api, base: str, source: str) -> None:
     for n in (bench.plan.small_n, bench.plan.big_n):
         say(f"page latency: bulk-loading a {n:,}-message session")
         session = api.create_session()
-        clone_messages(bench.infra.database_url, source, session, n, rendered=True, start=0)
+        clone_messages(bench.infra.database_url, source, session, n, precomputed=True, start=0)
         cursor = workloads.middle_cursor(bench.infra.database_url, session)
         for kind, extra in (("newest", {"time_desc": "true"}), ("middle", {"cursor": cursor})):
             workloads.get_page(base, session, "openai", LoadShape(1, 4, 1), extra=extra)  # warm up

@@ -120,7 +120,7 @@ async def raw_pages(
     async with await psycopg.AsyncConnection.connect(url) as conn:
         found = len(await (await conn.execute(_PAGE, (fmt, session_id, -1, limit))).fetchall())
     if found < limit:
-        raise RuntimeError(f"raw page baseline: only {found} rendered {fmt} messages in the session (need {limit})")
+        raise RuntimeError(f"raw page baseline: only {found} converted {fmt} messages in the session (need {limit})")
 
     async def page(conn: psycopg.AsyncConnection[Any]) -> None:
         rows = await (await conn.execute(_PAGE, (fmt, session_id, -1, limit + 1))).fetchall()

@@ -12,27 +12,30 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "CONVERSION_BATCH_MAX",
+    "CONVERSION_JOB",
     "QUEUE_NAME",
-    "RENDER_BATCH_MAX",
-    "RENDER_MESSAGES",
+    "conversion_job_id",
     "deserialize_job",
-    "render_job_id",
     "serialize_job",
     "worker_ready_key",
 ]
 
 QUEUE_NAME = "acx:queue"
-RENDER_MESSAGES = "render_messages"
-#: Messages per render job: a gateway's store batch, or a chunk of the sweep.
-RENDER_BATCH_MAX = 256
+#: The conversion job's arq function name. Kept as it was when jobs were "renders": jobs already
+#: queued in Redis, or queued by a gateway of another version during a rolling upgrade, carry it.
+CONVERSION_JOB = "render_messages"
+#: Messages per conversion job: a gateway's store batch, or a chunk of the sweep.
+CONVERSION_BATCH_MAX = 256
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
 
 
-def render_job_id(message_ids: list[str]) -> str:
-    """Job id of a render job: its first message id, so re-enqueueing the same batch is a no-op
-    while the job is queued (arq ignores an enqueue whose id exists)."""
+def conversion_job_id(message_ids: list[str]) -> str:
+    """Job id of a conversion job: its first message id, so re-enqueueing the same batch is a no-op
+    while the job is queued (arq ignores an enqueue whose id exists). The prefix is the one older
+    versions use, so that holds across a rolling upgrade too."""
     return f"render:{message_ids[0]}"
 
 

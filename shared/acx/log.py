@@ -15,7 +15,7 @@ __all__ = ["configure_logging"]
 
 
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
-    """Route stdlib logging and structlog through one renderer."""
+    """Route stdlib logging and structlog through one output processor."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -23,7 +23,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer: structlog.types.Processor = (
+    output: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
@@ -39,7 +39,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                renderer,
+                output,
             ],
         )
     )

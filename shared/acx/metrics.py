@@ -25,6 +25,8 @@ from prometheus_client import (
 __all__ = [
     "BUILD_INFO",
     "CONTENT_TYPE",
+    "CONVERSION_DURATION",
+    "CONVERSION_JOBS",
     "DB_POOL_CONNECTIONS",
     "DB_POOL_MAX",
     "DB_POOL_WAITING",
@@ -32,11 +34,9 @@ __all__ = [
     "HTTP_REQUESTS",
     "MESSAGES_READ",
     "MESSAGES_STORED",
-    "OLDEST_UNRENDERED_AGE",
+    "OLDEST_PENDING_AGE",
     "QUEUE_DEPTH",
     "RENDERING_CACHE",
-    "RENDER_DURATION",
-    "RENDER_JOBS",
     "announce",
     "exposition",
     "record_pool_stats",
@@ -56,18 +56,18 @@ HTTP_DURATION = Histogram(
 MESSAGES_STORED = Counter("acx_messages_stored", "Messages stored, by source format", ["format"])
 MESSAGES_READ = Counter("acx_messages_read", "Messages returned by reads, by requested format", ["format"])
 RENDERING_CACHE = Counter(
-    "acx_rendering_cache_lookups", "Reads served from a cached rendering (hit) or rendered inline (miss)", ["result"]
+    "acx_rendering_cache_lookups", "Reads served from a cached rendering (hit) or encoded inline (miss)", ["result"]
 )
-RENDER_JOBS = Counter("acx_render_jobs", "Converter render jobs by outcome", ["outcome"])
-RENDER_DURATION = Histogram(
+CONVERSION_JOBS = Counter("acx_render_jobs", "Messages converted by the converter's jobs, by outcome", ["outcome"])
+CONVERSION_DURATION = Histogram(
     "acx_render_duration_seconds",
-    "Time to render and store one render job (a batch of messages) in every format",
+    "Time to precompute and store the renderings of one conversion job (a batch of messages)",
     buckets=_LATENCY_BUCKETS,
 )
 QUEUE_DEPTH = Gauge("acx_queue_depth", "Jobs waiting in the converter queue", multiprocess_mode="max")
-OLDEST_UNRENDERED_AGE = Gauge(
+OLDEST_PENDING_AGE = Gauge(
     "acx_oldest_unrendered_age_seconds",
-    "Age of the oldest message not rendered yet (0 when none)",
+    "Age of the oldest message whose renderings are not precomputed yet (0 when none)",
     multiprocess_mode="max",
 )
 DB_POOL_CONNECTIONS = Gauge(

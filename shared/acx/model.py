@@ -6,7 +6,7 @@ It is persisted as ``msgspec.json.encode(message)`` and read back with
 format: add fields with defaults, never rename or repurpose them.
 
 Provider-only data that has no neutral meaning (signatures, TTLs, key spelling) is not
-modelled beyond what cross-format rendering needs: same-format reads return the stored
+modelled beyond what cross-format encoding needs: same-format reads return the stored
 blob verbatim.
 """
 
@@ -45,7 +45,7 @@ SourceFormat = Literal["openai", "anthropic", "gemini", "acontext"]
 Provider = Literal["openai", "anthropic", "gemini"]
 #: How the source spelled its content: ``string`` (OpenAI/Anthropic string content),
 #: ``list`` (a list, even of one element) or ``auto`` (no string form in the source:
-#: Gemini and acontext; one plain text part renders as a string).
+#: Gemini and acontext; one plain text part is encoded as a string).
 ContentForm = Literal["string", "list", "auto"]
 
 
@@ -58,7 +58,7 @@ class TextPart(_Part, tag="text"):
     #: A prompt-cache breakpoint ends after this part (Anthropic cache_control, OpenAI
     #: prompt_cache_breakpoint). TTLs are not translated, so only presence is kept.
     cache: bool = False
-    #: Came from an OpenAI refusal; renders as plain text everywhere else.
+    #: Came from an OpenAI refusal; encoded as plain text everywhere else.
     refusal: bool = False
 
 
@@ -84,7 +84,7 @@ class MediaPart(_Part):
     filename: str | None = None
     file_field: str | None = None
     cache: bool = False
-    #: Set for uploads: the bytes are also in ``data`` (so every format renders without I/O).
+    #: Set for uploads: the bytes are also in ``data`` (so every format encodes it without I/O).
     asset: AssetRef | None = None
     #: Model reasoning (Gemini ``thought: true`` on a media part): kept for Gemini, dropped
     #: elsewhere like any reasoning, never shown as visible content (conversion.md §7.1).
@@ -110,7 +110,7 @@ class VideoPart(MediaPart, tag="video"):
 
 class UnsupportedPart(_Part, tag="unsupported"):
     """A known block with no equivalent elsewhere (Anthropic ``server_tool_use``,
-    ``search_result``, Gemini ``executableCode``...): kept for its provider, rendered as a
+    ``search_result``, Gemini ``executableCode``...): kept for its provider, encoded as a
     placeholder text everywhere else."""
 
     provider: SourceFormat

@@ -1,13 +1,14 @@
-"""Ingest and render one message: the glue between storage and the codecs.
+"""Ingest one message, and build its renderings: the glue between storage and the codecs.
 
-Used by the gateway (ingest on store, inline rendering on a cache miss) and by the converter
-(precomputing every format), so that both produce byte-identical renderings.
+A rendering is what the `renderings` table caches for one message and one format: the encoded
+body and its item count. The converter precomputes them (every format); the gateway builds one
+inline when the cache has none, so both produce byte-identical renderings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 
@@ -17,16 +18,13 @@ from acx.ingested import IngestResult
 from acx.model import Message
 
 __all__ = [
-    "RENDER_FORMATS",
     "Rendering",
     "acontext_body",
     "decode_stored",
     "ingest",
-    "render",
-    "render_all",
+    "rendering_of",
+    "renderings_of",
 ]
-
-RENDER_FORMATS: Final = codecs.FORMATS
 
 _state_decoder = msgspec.json.Decoder(IngestState)
 _message_decoder = msgspec.json.Decoder(Message)
@@ -64,28 +62,28 @@ def acontext_body(message: Message) -> bytes:
     return _encoder.encode(
         {
             "role": codecs.acontext_role(message),
-            "parts": codecs.render_acontext_parts(message),
+            "parts": codecs.encode_acontext_parts(message),
             "system_meta": codecs.acontext_system_meta(message),
         }
     )
 
 
-def render(fmt: str, message: Message, raw: str) -> Rendering:
-    """Render one stored message in `fmt` (an items array, or the acontext body)."""
-    return _render(fmt, message, raw.encode())
+def rendering_of(fmt: str, message: Message, raw: str) -> Rendering:
+    """The rendering of one stored message in `fmt`: its items array encoded, or the acontext body."""
+    return _rendering_of(fmt, message, raw.encode())
 
 
-def _render(fmt: str, message: Message, raw: bytes) -> Rendering:
+def _rendering_of(fmt: str, message: Message, raw: bytes) -> Rendering:
     if fmt == "acontext":
         return Rendering(acontext_body(message).decode(), 1)
-    # The codec knows how many items it rendered: no need to parse the body back.
-    body, count = codecs.render_items_counted(fmt, message, raw)  # type: ignore[arg-type]
+    # The codec knows how many items it encoded: no need to parse the body back.
+    body, count = codecs.encode_items_counted(fmt, message, raw)  # type: ignore[arg-type]
     return Rendering(body.decode(), count)
 
 
-def render_all(raw: str, parts_json: str) -> tuple[dict[str, Rendering], int]:
+def renderings_of(raw: str, parts_json: str) -> tuple[dict[str, Rendering], int]:
     """Every format's rendering plus the token count of one stored message."""
     message = decode_stored(parts_json)
     raw_bytes = raw.encode()
-    renderings: dict[str, Rendering] = {fmt: _render(fmt, message, raw_bytes) for fmt in RENDER_FORMATS}
+    renderings: dict[str, Rendering] = {fmt: _rendering_of(fmt, message, raw_bytes) for fmt in codecs.FORMATS}
     return renderings, tokens.count_tokens(message)

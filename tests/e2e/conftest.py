@@ -52,7 +52,7 @@ def gateway(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPath
     """Gateway and converter processes on free ports, for the browser tests.
 
     Package scope: they share the session's databases, so they must be gone before other test
-    packages run (a second converter would render what those tests expect to stay pending).
+    packages run (a second converter would convert what those tests expect to stay pending).
     """
     logs = tmp_path_factory.mktemp("e2e-logs")
     for _attempt in range(2):  # another process may take the free port before the gateway binds it

@@ -1,7 +1,7 @@
 """`make run` as a user meets it: the real `acx-dev` runner with embedded servers, as subprocesses.
 
 Another program holds the converter's default metrics port (9191) and two runners share the
-machine with only PORT and DATA_DIR changed: both reach ready, stay up, render what they store,
+machine with only PORT and DATA_DIR changed: both reach ready, stay up, convert what they store,
 listen only on HOST, and stop cleanly. A taken PORT is one line before anything starts.
 """
 
@@ -155,7 +155,7 @@ def _port_held(port: int) -> Iterator[None]:
         sock.close()
 
 
-def _store_and_await_rendering(runner: Runner) -> None:
+def _store_and_await_conversion(runner: Runner) -> None:
     database_url = next(
         line.split(": ", 2)[2] for line in runner.runner_lines() if line.startswith("acx-dev: embedded PostgreSQL:")
     )
@@ -171,7 +171,7 @@ def _store_and_await_rendering(runner: Runner) -> None:
             row = conn.execute("SELECT render_state FROM messages WHERE id = %s", (message_id,)).fetchone()
             if row == ("done",):
                 return
-            assert time.monotonic() < deadline, f"message never rendered: {row}"
+            assert time.monotonic() < deadline, f"message never converted: {row}"
             time.sleep(0.2)
 
 
@@ -193,7 +193,7 @@ def test_two_runners_side_by_side_with_the_metrics_port_taken(start_runner: list
             # Bound to HOST (127.0.0.1), not every address: another loopback address is refused.
             assert not accepts_connections("127.0.0.2", port)
             assert not accepts_connections("127.0.0.2", runner.port)
-            _store_and_await_rendering(runner)
+            _store_and_await_conversion(runner)
         time.sleep(3)  # nothing dies after ready
         for runner in (first, second):
             assert runner.proc.poll() is None, "\n".join(runner.lines[-40:])

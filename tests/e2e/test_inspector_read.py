@@ -129,11 +129,11 @@ def test_session_view_in_every_format(ui: BrowserPage, gateway: Gateway) -> None
     page.check("input[name=format][value=anthropic]")
     page.check("input[name=mode][value=request]")
     expect(page.locator("#request-json")).to_contain_text('"system"')
-    render = ok(gateway.http.get(f"/session/{sid}/render", params={"format": "anthropic"}))
-    assert json.loads(page.locator("#request-json").inner_text()) == render["payload"]
+    view = ok(gateway.http.get(f"/session/{sid}/render", params={"format": "anthropic"}))
+    assert json.loads(page.locator("#request-json").inner_text()) == view["payload"]
     page.click("#copy-request")
     expect(page.locator("#status")).to_have_text("Request copied to the clipboard.")
-    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == render["payload"]
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == view["payload"]
     # Configs and events alongside.
     expect(page.locator("#configs")).to_contain_text(conversation.marker)
     expect(page.locator("#events")).to_contain_text(conversation.marker)

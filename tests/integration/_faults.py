@@ -35,23 +35,23 @@ from tests.integration._processes import ServiceProcess, free_port, service_env,
 
 __all__ = [
     "FORMATS",
+    "ConversionReport",
     "FaultServers",
     "FaultStack",
-    "RenderReport",
     "StoreOutcome",
     "api_client",
+    "conversion_report",
+    "converted_count",
     "create_sessions",
     "in_progress_jobs",
     "kill9",
     "kill9_mid_job",
     "open_fault_servers",
-    "render_report",
-    "rendered_count",
     "start_gateway",
     "store_load",
     "store_one",
-    "unfinished_claimed_renders",
-    "wait_rendered",
+    "unfinished_claimed_conversions",
+    "wait_converted",
 ]
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
@@ -254,7 +254,7 @@ class FaultStack:
         return process, f"http://127.0.0.1:{port}/api/v1"
 
     def worker_exited(self) -> bool:
-        """Whether the converter process has exited (nothing will render any more)."""
+        """Whether the converter process has exited (nothing will be converted any more)."""
         return self.worker.proc is None or self.worker.proc.poll() is not None
 
     def stop(self) -> None:
@@ -289,10 +289,10 @@ def kill9(process: ServiceProcess) -> int:
 
 
 def kill9_mid_job(stack: FaultStack, bound: float = 10.0) -> int:
-    """SIGKILL the converter in the middle of a render: while it holds a job whose message is not
-    rendered yet. Returns how many such jobs it held.
+    """SIGKILL the converter in the middle of a job: while it holds a job whose message is not
+    converted yet. Returns how many such jobs it held.
 
-    The worker is frozen (SIGSTOP) while its in-progress keys and the messages' render state are
+    The worker is frozen (SIGSTOP) while its in-progress keys and the messages' conversion state are
     looked at, then killed, or resumed and tried again a moment later.
     """
     process = stack.worker.proc
@@ -301,18 +301,18 @@ def kill9_mid_job(stack: FaultStack, bound: float = 10.0) -> int:
     deadline = time.monotonic() + bound
     while True:
         process.send_signal(signal.SIGSTOP)
-        held = unfinished_claimed_renders(stack.servers.redis_url, stack.servers.database_url)
+        held = unfinished_claimed_conversions(stack.servers.redis_url, stack.servers.database_url)
         if held or time.monotonic() > deadline:
             break
         process.send_signal(signal.SIGCONT)
         time.sleep(0.005)
     kill9(stack.worker)
-    assert held, f"the converter was never caught mid-render in {bound} s\n{stack.worker.log_tail()}"
+    assert held, f"the converter was never caught mid-job in {bound} s\n{stack.worker.log_tail()}"
     return held
 
 
-def unfinished_claimed_renders(redis_url: str, database_url: str) -> int:
-    """Messages a converter has claimed for rendering (render_state 'running') and not finished."""
+def unfinished_claimed_conversions(redis_url: str, database_url: str) -> int:
+    """Messages a converter has claimed (render_state 'running') and not finished."""
     del redis_url  # claims are recorded in PostgreSQL
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
         row = conn.execute("SELECT count(*) FROM messages WHERE render_state = 'running'").fetchone()
@@ -416,8 +416,8 @@ async def store_load(
 
 
 @dataclass
-class RenderReport:
-    """Render state of every message of some sessions, straight from the database."""
+class ConversionReport:
+    """Conversion state of every message of some sessions, straight from the database."""
 
     states: dict[str, str]  # message id -> render_state
     tokens_missing: set[str]
@@ -425,15 +425,15 @@ class RenderReport:
 
     @property
     def pending(self) -> set[str]:
-        """Messages not rendered yet."""
+        """Messages not converted yet."""
         return {mid for mid, state in self.states.items() if state in ("pending", "running")}
 
     def problems(self) -> list[str]:
-        """Why this is not "every message rendered exactly once per format" (empty when it is)."""
+        """Why this is not "every message converted, exactly one rendering per format" (empty when it is)."""
         out = []
         not_done = {mid: state for mid, state in self.states.items() if state != "done"}
         if not_done:
-            out.append(f"{len(not_done)} messages not rendered, e.g. {list(not_done.items())[:3]}")
+            out.append(f"{len(not_done)} messages not converted, e.g. {list(not_done.items())[:3]}")
         if self.tokens_missing:
             out.append(f"{len(self.tokens_missing)} messages without tokens, e.g. {sorted(self.tokens_missing)[:3]}")
         wrong = {mid: fmts for mid, fmts in self.formats.items() if len(fmts) != len(FORMATS) or set(fmts) != FORMATS}
@@ -444,8 +444,8 @@ class RenderReport:
         return out
 
 
-async def render_report(database_url: str, session_ids: list[str]) -> RenderReport:
-    """The render state, token count and rendering rows of every message in `session_ids`."""
+async def conversion_report(database_url: str, session_ids: list[str]) -> ConversionReport:
+    """The conversion state, token count and rendering rows of every message in `session_ids`."""
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True, connect_timeout=10) as conn:
         rows = await (
             await conn.execute(
@@ -457,7 +457,7 @@ async def render_report(database_url: str, session_ids: list[str]) -> RenderRepo
                 (session_ids,),
             )
         ).fetchall()
-    report = RenderReport({}, set(), {})
+    report = ConversionReport({}, set(), {})
     for mid, state, no_tokens, fmts in rows:
         key = str(mid)
         report.states[key] = str(state)
@@ -467,22 +467,22 @@ async def render_report(database_url: str, session_ids: list[str]) -> RenderRepo
     return report
 
 
-async def wait_rendered(
+async def wait_converted(
     database_url: str, session_ids: list[str], bound: float, give_up: Callable[[], bool] | None = None
-) -> tuple[RenderReport, float]:
+) -> tuple[ConversionReport, float]:
     """Poll until no message of `session_ids` is pending, `bound` seconds passed or `give_up()` is true;
     returns the last report and how long it waited."""
     started = time.monotonic()
     while True:
-        report = await render_report(database_url, session_ids)
+        report = await conversion_report(database_url, session_ids)
         waited = time.monotonic() - started
         if not report.pending or waited > bound or (give_up is not None and give_up()):
             return report, waited
         await asyncio.sleep(0.5)
 
 
-def rendered_count(database_url: str) -> int:
-    """How many messages the converter has rendered so far (whole database)."""
+def converted_count(database_url: str) -> int:
+    """How many messages the converter has converted so far (whole database)."""
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
         row = conn.execute("SELECT count(*) FROM messages WHERE render_state = 'done'").fetchone()
     return int(str(row[0])) if row else 0

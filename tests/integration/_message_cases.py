@@ -1,5 +1,5 @@
 """Conversations and expectations shared by the SDK message tests: one conversation per source
-format, what each format must render, and small blob builders."""
+format, what each format must encode, and small blob builders."""
 
 from __future__ import annotations
 
@@ -145,11 +145,11 @@ def new_session(client: acontext.AcontextClient, **kwargs: Any) -> str:
     return client.sessions.create(**kwargs).id
 
 
-def check_rendering(fmt: str, items: list[Any], expects: list[Expect]) -> None:
+def check_items(fmt: str, items: list[Any], expects: list[Expect]) -> None:
     """Roles, texts, tool calls and tool results of `items` match `expects` (one item per message)."""
     validate_items(fmt, items)
     assert len(items) == len(expects), items
-    call_ids: dict[str, str | None] = {}  # call name -> id seen in this rendering
+    call_ids: dict[str, str | None] = {}  # call name -> id seen in these items
     for item, exp in zip(items, expects, strict=True):
         turn = turn_of(fmt, item)
         assert turn.role == ROLES[exp.kind][fmt], (fmt, item)

@@ -125,7 +125,7 @@ def tool_session(client: acontext.AcontextClient) -> tuple[Conv, dict[str, str],
         conv.calls((cid, "calc" if i == 2 else "search", args[cid]))
         conv.result(cid, results[cid])
     conv.assistant("All done, here is the summary.")
-    client.sessions.flush(conv.session_id)  # render states settle: acontext items stay comparable
+    client.sessions.flush(conv.session_id)  # conversion states settle: acontext items stay comparable
     return conv, results, args
 
 

@@ -20,7 +20,7 @@ def _ids(cases: list[dict[str, Any]]) -> list[str]:
 
 @pytest.mark.parametrize("case", OK_CASES, ids=_ids(OK_CASES))
 def test_convert_endpoint_matches_every_expectation(http: httpx.Client, case: dict[str, Any]) -> None:
-    """`/convert` returns exactly the expected request-level rendering in each format."""
+    """`/convert` returns exactly the expected encoded request in each format."""
     for target in TARGETS:
         response = http.post("/convert", json={"from": case["source_format"], "to": target, "input": case["source"]})
         assert response.status_code == 200, response.text

@@ -6,10 +6,10 @@ so stopping servers never disturbs the session's shared `stack`. With external s
 that restart them are skipped (and only those); with embedded ones nothing is skipped.
 
 Properties checked, per the fault:
-- worker SIGKILLed mid-burst: after a restart every acknowledged message is rendered, exactly one
+- worker SIGKILLed mid-burst: after a restart every acknowledged message is converted, exactly one
   rendering per format, tokens counted;
 - Redis restarted empty mid-burst, or down for a while: stores keep succeeding and everything is
-  rendered once the sweep has run;
+  converted once the sweep has run;
 - PostgreSQL restarted mid-burst: no acknowledged message is lost, every failure is a 503 with
   Retry-After and an error envelope, and requests succeed as soon as the server is back;
 - pool exhausted: a fast 503 with Retry-After, not a hang.
@@ -32,13 +32,13 @@ from tests.integration._faults import (
     FaultStack,
     StoreOutcome,
     api_client,
+    converted_count,
     create_sessions,
     kill9_mid_job,
     open_fault_servers,
-    rendered_count,
     store_load,
     store_one,
-    wait_rendered,
+    wait_converted,
 )
 
 # SWEEP_GRACE_SECONDS is lowered so the converter's sweep (cron at :00/:15/:30/:45) re-enqueues
@@ -149,8 +149,8 @@ def _alive(stack: FaultStack) -> str:
 
 
 @pytest.mark.timeout(180)
-async def test_worker_sigkill_mid_burst_renders_every_message_exactly_once(faults: FaultStack) -> None:
-    """`kill -9` of the converter during 2 000 stores: after a restart all are rendered, once per format."""
+async def test_worker_sigkill_mid_burst_converts_every_message_exactly_once(faults: FaultStack) -> None:
+    """`kill -9` of the converter during 2 000 stores: after a restart all are converted, once per format."""
     total = 2000
     async with api_client(faults.api_url) as client:
         sessions = await create_sessions(client, 20)
@@ -158,21 +158,21 @@ async def test_worker_sigkill_mid_burst_renders_every_message_exactly_once(fault
         burst = asyncio.create_task(store_load(client, sessions, total=total, on_progress=_set_at(quarter, total // 4)))
         await quarter.wait()
         claimed_at_kill = await asyncio.to_thread(kill9_mid_job, faults)
-        rendered_at_kill = await asyncio.to_thread(rendered_count, faults.servers.database_url)
+        converted_at_kill = await asyncio.to_thread(converted_count, faults.servers.database_url)
         await asyncio.sleep(1.0)
         await asyncio.to_thread(faults.start_worker)
         outcomes = await burst
 
     assert not (bad := _bad_outcomes(outcomes, {201})), "stores failed:\n" + "\n".join(bad[:10])
-    assert rendered_at_kill < total, "the worker was killed after the burst was rendered: nothing was tested"
+    assert converted_at_kill < total, "the worker was killed after the burst was converted: nothing was tested"
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
     assert len(acknowledged) == total
-    report, waited = await wait_rendered(
+    report, waited = await wait_converted(
         faults.servers.database_url, sessions, WORKER_KILL_RECOVERY_BOUND, faults.worker_exited
     )
     assert set(report.states) == acknowledged, "stored messages differ from the acknowledged ones"
     assert not (problems := report.problems()), (
-        f"after {waited:.0f} s (killed with {rendered_at_kill}/{total} rendered, {claimed_at_kill} jobs running):"
+        f"after {waited:.0f} s (killed with {converted_at_kill}/{total} converted, {claimed_at_kill} jobs running):"
         f" {problems}\n{faults.logs_tail()}"
     )
     assert not (dead := _alive(faults)), dead
@@ -180,8 +180,8 @@ async def test_worker_sigkill_mid_burst_renders_every_message_exactly_once(fault
 
 @needs_restartable_redis
 @pytest.mark.timeout(120)
-async def test_redis_restarted_empty_mid_burst_everything_rendered_after_sweep(faults: FaultStack) -> None:
-    """Redis shut down, its data deleted and restarted during a burst: stores succeed, the sweep renders all."""
+async def test_redis_restarted_empty_mid_burst_everything_converted_after_sweep(faults: FaultStack) -> None:
+    """Redis shut down, its data deleted and restarted during a burst: stores succeed, the sweep requeues all."""
     total = 1000
     async with api_client(faults.api_url) as client:
         sessions = await create_sessions(client, 10)
@@ -197,7 +197,7 @@ async def test_redis_restarted_empty_mid_burst_everything_rendered_after_sweep(f
         bad[:10]
     )
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
-    report, waited = await wait_rendered(
+    report, waited = await wait_converted(
         faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND, faults.worker_exited
     )
     assert set(report.states) == acknowledged
@@ -207,8 +207,8 @@ async def test_redis_restarted_empty_mid_burst_everything_rendered_after_sweep(f
 
 @needs_restartable_redis
 @pytest.mark.timeout(120)
-async def test_redis_down_stores_succeed_and_are_rendered_once_it_is_back(faults: FaultStack) -> None:
-    """With Redis stopped, stores still answer 201 quickly; once it is back the sweep renders them."""
+async def test_redis_down_stores_succeed_and_are_converted_once_it_is_back(faults: FaultStack) -> None:
+    """With Redis stopped, stores still answer 201 quickly; once it is back the sweep requeues them."""
     async with api_client(faults.api_url, concurrency=8) as client:
         sessions = await create_sessions(client, 4)
         await asyncio.to_thread(faults.servers.stop_redis)
@@ -223,7 +223,7 @@ async def test_redis_down_stores_succeed_and_are_rendered_once_it_is_back(faults
     slow = [o.describe() for o in outcomes if o.elapsed > 2.5]
     assert not slow, "stores waited for the dead Redis:\n" + "\n".join(slow[:10])
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
-    report, waited = await wait_rendered(
+    report, waited = await wait_converted(
         faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND, faults.worker_exited
     )
     assert set(report.states) == acknowledged
@@ -236,7 +236,7 @@ async def test_redis_down_stores_succeed_and_are_rendered_once_it_is_back(faults
 @pytest.mark.timeout(120)
 async def test_postgres_restarted_mid_burst_loses_no_acknowledged_message(faults: FaultStack) -> None:
     """PostgreSQL stopped for 3 s under load: only 201 or 503+Retry-After, no acknowledged message lost,
-    requests sent once it is back succeed, and everything acknowledged gets rendered."""
+    requests sent once it is back succeed, and everything acknowledged gets converted."""
     async with api_client(faults.api_url) as client:
         sessions = await create_sessions(client, 12)
         stop = asyncio.Event()
@@ -263,7 +263,7 @@ async def test_postgres_restarted_mid_burst_loses_no_acknowledged_message(faults
         + "\n".join(failed_after[:10])
     )
     acknowledged = {o.message_id for o in outcomes if o.message_id is not None}
-    report, waited = await wait_rendered(
+    report, waited = await wait_converted(
         faults.servers.database_url, sessions, SWEEP_RECOVERY_BOUND, faults.worker_exited
     )
     lost = acknowledged - set(report.states)

@@ -104,7 +104,7 @@ def _targets_up(prometheus: Prometheus) -> bool:
 
 
 def _traffic(http: httpx.Client, stack: Stack) -> None:
-    """Stores in two formats and reads in every format, twice, with renders finishing in between."""
+    """Stores in two formats and reads in every format, twice, with conversion jobs finishing in between."""
     for round_ in range(2):
         session_id = http.post("/session", json={}).json()["data"]["id"]
         for fmt, blob in (
@@ -113,7 +113,7 @@ def _traffic(http: httpx.Client, stack: Stack) -> None:
         ):
             response = store_raw(http, session_id, blob, fmt)
             assert response.is_success, response.text
-        time.sleep(1.5)  # let the converter render, so reads hit the cache
+        time.sleep(1.5)  # let the converter precompute, so reads hit the cache
         for fmt in ("acontext", "openai", "anthropic", "gemini"):
             assert http.get(f"/session/{session_id}/messages", params={"format": fmt}).status_code == 200
         time.sleep(1.5)

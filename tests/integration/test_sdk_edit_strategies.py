@@ -229,7 +229,7 @@ def _middle_out_vector(client: acontext.AcontextClient, name: str) -> tuple[Conv
 
 @pytest.mark.parametrize("vector", ["four", "three", "two", "tool-cascade"])
 def test_middle_out_vectors(client: acontext.AcontextClient, http: httpx.Client, vector: str) -> None:
-    """§8.6 test vectors end to end, on get_messages in every format and on the render view."""
+    """§8.6 test vectors end to end, on get_messages in every format and on the request view (/render)."""
     conv, target, expected = _middle_out_vector(client, vector)
     strategies = [{"type": "middle_out", "params": {"token_reduce_to": target}}]
     for fmt in FORMATS:
@@ -333,7 +333,7 @@ def test_bad_strategy_through_sdk(client: acontext.AcontextClient, session_id: s
     assert "unknown strategy type: foo" in str(exc.value.message)
 
 
-def test_render_view_with_strategies(client: acontext.AcontextClient, http: httpx.Client) -> None:
+def test_request_view_with_strategies(client: acontext.AcontextClient, http: httpx.Client) -> None:
     """GET /render: request-level payload in each provider format, edited like get_messages."""
     conv = Conv.new(client)
     conv.user("Look these up.")

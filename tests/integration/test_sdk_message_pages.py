@@ -28,7 +28,7 @@ from tests.integration._helpers import (
 from tests.integration._message_cases import (
     CONVERSATIONS,
     Expect,
-    check_rendering,
+    check_items,
     new_session,
 )
 from tests.integration.conftest import Stack
@@ -103,7 +103,7 @@ async def test_async_client_store_and_read(stack: Stack) -> None:
         for fmt in FORMATS:
             page = await client.sessions.get_messages(session.id, format=fmt)  # type: ignore[arg-type]
             assert page.ids == ids
-            check_rendering(fmt, page.items, [CONVERSATIONS[s][0][1] for s in FORMATS])
+            check_items(fmt, page.items, [CONVERSATIONS[s][0][1] for s in FORMATS])
         newest = await client.sessions.get_messages(session.id, limit=3, time_desc=True)
         assert newest.ids == ids[1:]
         assert newest.has_more is True
@@ -375,7 +375,7 @@ def _stable(page: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_readable_without_worker_then_cached(worker_stopped: Stack) -> None:
-    """With the converter down, messages render inline; once it is back, renderings get cached."""
+    """With the converter down, messages are encoded inline; once it is back, renderings get cached."""
     stack = worker_stopped
     with sdk_client(stack.api_url, stack.root_key) as client:
         session_id = new_session(client)
@@ -390,7 +390,7 @@ def test_readable_without_worker_then_cached(worker_stopped: Stack) -> None:
             assert page.ids == ids
             assert page.metas == [{"n": i} for i in range(len(ids))]
             assert page.this_time_tokens == _token_count([exp.texts[0] for exp in expects])
-            check_rendering(fmt, page.items, expects)
+            check_items(fmt, page.items, expects)
             inline[fmt] = page.model_dump()
 
         stack.worker.start()

@@ -21,7 +21,7 @@ from tests.integration._helpers import (
 )
 from tests.integration._message_cases import (
     CONVERSATIONS,
-    check_rendering,
+    check_items,
     new_session,
     tool_call_blob,
 )
@@ -46,7 +46,7 @@ def test_store_and_read_in_every_format(client: acontext.AcontextClient, source:
         assert page.this_time_tokens > 0
         if fmt == source and fmt != "acontext":
             assert json.dumps(page.items) == json.dumps([blob for blob, _ in conversation]), "not verbatim"
-        check_rendering(fmt, page.items, expects)
+        check_items(fmt, page.items, expects)
 
 
 def test_store_response_shape(client: acontext.AcontextClient, http: httpx.Client) -> None:

@@ -122,7 +122,7 @@ def test_events_of_another_project(
 
 
 def test_observing_status_and_flush(worker_stopped: Stack, http: httpx.Client) -> None:
-    """With the converter stopped everything is pending; flush renders it synchronously."""
+    """With the converter stopped everything is pending; flush converts it synchronously."""
     with sdk_client(worker_stopped.api_url, worker_stopped.root_key) as client:
         tracked = mixed_conversation(client)
         untracked = Conv.new(client, disable_task_tracking=True)

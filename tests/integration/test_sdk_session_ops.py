@@ -87,7 +87,7 @@ def test_copy_session(client: acontext.AcontextClient, other: acontext.AcontextC
     gemini_blob: dict[str, Any] = {"role": "model", "parts": [{"text": "gem"}]}
     client.sessions.store_message(conv.session_id, blob=gemini_blob, format="gemini")  # type: ignore[arg-type]
     client.sessions.add_event(conv.session_id, TextEvent(text="copied event"))
-    assert client.sessions.flush(conv.session_id).status == 0  # settle render states before the snapshot
+    assert client.sessions.flush(conv.session_id).status == 0  # settle conversion states before the snapshot
     before = {fmt: client.sessions.get_messages(conv.session_id, format=fmt) for fmt in FORMATS}  # type: ignore[arg-type]
     source_ids = before["acontext"].ids
     assert len(source_ids) == 23

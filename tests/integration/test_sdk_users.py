@@ -160,7 +160,7 @@ def test_delete_removes_everything_the_user_owns(
     _png_message(client, doomed[0], shared_png)
     _png_message(client, kept, shared_png)
     client.sessions.store_message(anonymous, blob={"role": "user", "content": "mine"}, format="openai")
-    for sid in doomed:  # render every message, so renderings exist to be deleted
+    for sid in doomed:  # convert every message, so renderings exist to be deleted
         client.sessions.get_messages(sid, format="anthropic")
 
     client.users.delete(name)

@@ -22,7 +22,7 @@ from acx.config import load_settings
 from acx.db.migrate import migrate
 from acx.db.pool import Pool, open_pool
 from acx.db.sessions import session_key
-from acx_converter.tasks import sweep_unrendered
+from acx_converter.tasks import sweep_overdue
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,7 @@ async def test_one_sweep_requeues_a_100k_backlog_within_a_minute(
     pool: Pool = await open_pool(backlog_database, min_size=1, max_size=2, acquire_timeout=10)
     try:
         started = time.monotonic()
-        swept = await sweep_unrendered({"pool": pool, "settings": settings, "redis": private_queue})
+        swept = await sweep_overdue({"pool": pool, "settings": settings, "redis": private_queue})
         elapsed = time.monotonic() - started
     finally:
         await pool.close()

@@ -1,4 +1,4 @@
-"""The converter's own metrics port: render job outcomes and the queue depth (a worker process)."""
+"""The converter's own metrics port: conversion job outcomes and the queue depth (a worker process)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _done(url: str) -> float:
 
 
 def test_worker_metrics(stack: Stack, http: httpx.Client) -> None:
-    """The converter's port exposes render job outcomes and the queue depth."""
+    """The converter's port exposes conversion job outcomes and the queue depth."""
     url = f"http://127.0.0.1:{stack.worker.env['WORKER_METRICS_PORT']}/metrics"
     assert poll(lambda: _answers(url), timeout=30), "worker metrics port never answered"
     before = _done(url)

@@ -1,6 +1,6 @@
 """Fixtures for the codec tests: validation against the official SDK types.
 
-Renderings are checked three ways (conversion.md §10):
+Encodings are checked three ways (conversion.md §10):
 * pydantic ``TypeAdapter``s of the SDK param types, in JSON mode, with lazily validated
   ``Iterable`` fields consumed;
 * a strict walk of the TypedDicts that rejects keys they do not declare (TypedDicts ignore
@@ -97,7 +97,7 @@ def _consume(value: Any, original: Any) -> None:
 
 
 class SdkValidator:
-    """Validates request-level renderings against the official SDK types and semantics."""
+    """Validates encoded requests against the official SDK types and semantics."""
 
     def __init__(self) -> None:
         self.openai = pydantic.TypeAdapter(ChatCompletionMessageParam)
@@ -152,7 +152,7 @@ class SdkValidator:
                 assert part["text"] != "" or len(content["parts"]) > 1
 
     def request(self, fmt: str, payload: Any, *, cross_format: bool) -> None:
-        """Validate a whole request-level rendering in ``fmt``."""
+        """Validate a whole encoded request in ``fmt``."""
         if fmt == "openai":
             assert isinstance(payload, list)
             for message in payload:

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 
 class Committed:
-    """The `on_committed` hook: records what would be queued for rendering."""
+    """The `on_committed` hook: records what would be queued for conversion."""
 
     def __init__(self) -> None:
         self.ids: list[uuid.UUID] = []

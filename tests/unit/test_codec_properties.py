@@ -1,7 +1,7 @@
 """Property tests over generated conversations (text, system, tool calls/results, parallel calls).
 
 Any source format → any provider format → back keeps texts, roles, system texts, tool calls,
-result pairing and (where no Gemini hop drops them) call ids; every rendering passes the SDK
+result pairing and (where no Gemini hop drops them) call ids; every encoding passes the SDK
 validators (official types, no unknown keys, semantics).
 """
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acx.codecs import IngestState, decode_blob, render_request
+from acx.codecs import IngestState, decode_blob, encode_request
 from acx.model import Message, TextPart, ToolCallPart, ToolResultPart
 
 PROVIDERS = ("openai", "anthropic", "gemini")
@@ -217,12 +217,12 @@ def test_round_trips(fmt: str, target: str, conversation: tuple[list[Any], list[
     if fmt != "openai":  # only OpenAI keeps system messages inline
         rest = [t for t in rest if t["kind"] != "system"]
     stored = store(fmt, BUILDERS[fmt](leading + rest))
-    rendering = render_request(target, stored)  # type: ignore[arg-type]
-    sdk.request(target, rendering.payload, cross_format=target != fmt)
-    there = store(target, payload_blobs(target, rendering.payload))
+    encoded = encode_request(target, stored)  # type: ignore[arg-type]
+    sdk.request(target, encoded.payload, cross_format=target != fmt)
+    there = store(target, payload_blobs(target, encoded.payload))
     keeps_ids = "gemini" not in (fmt, target)
     assert summary(there, keeps_ids) == summary(stored, keeps_ids)
     if fmt in PROVIDERS:
-        back = render_request(fmt, there)  # type: ignore[arg-type]
+        back = encode_request(fmt, there)  # type: ignore[arg-type]
         sdk.request(fmt, back.payload, cross_format=target != fmt)
         assert summary(store(fmt, payload_blobs(fmt, back.payload)), keeps_ids) == summary(stored, keeps_ids)

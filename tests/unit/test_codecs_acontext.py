@@ -15,7 +15,7 @@ from acx.codecs import (
     acontext_role,
     acontext_system_meta,
     decode_blob,
-    render_acontext_parts,
+    encode_acontext_parts,
 )
 from acx.errors import DecodeError
 from acx.model import (
@@ -54,7 +54,7 @@ def test_sdk_shape_with_nulls() -> None:
     msg, state = decode(blob)
     assert msg == Message(role="user", parts=[TextPart(text="hi")], source_format="acontext")
     assert state.position == 1
-    assert render_acontext_parts(msg) == [{"type": "text", "text": "hi"}]
+    assert encode_acontext_parts(msg) == [{"type": "text", "text": "hi"}]
     assert acontext_role(msg) == "user"
     assert acontext_system_meta(msg) == {"source_format": "acontext"}
 
@@ -63,7 +63,7 @@ def test_tool_call_and_result_round_trip() -> None:
     call_blob = {"role": "assistant", "parts": [{"type": "tool-call", "meta": {"name": "f", "arguments": {"a": 1}}}]}
     msg, state = decode(call_blob, IngestState(position=4))
     assert msg.parts == [ToolCallPart(id="call_4_0", name="f", arguments={"a": 1}, synthetic_id=True)]
-    assert render_acontext_parts(msg) == [
+    assert encode_acontext_parts(msg) == [
         {"type": "tool-call", "meta": {"id": "call_4_0", "name": "f", "arguments": '{"a":1}', "type": "function"}}
     ]
     result_blob = {
@@ -72,7 +72,7 @@ def test_tool_call_and_result_round_trip() -> None:
     }
     msg, state = decode(result_blob, state)
     assert msg.parts == [ToolResultPart(call_id="call_4_0", name="f", content=[TextPart(text="ok")], string_form=True)]
-    assert render_acontext_parts(msg) == [
+    assert encode_acontext_parts(msg) == [
         {"type": "tool-result", "text": "ok", "meta": {"tool_call_id": "call_4_0", "name": "f"}}
     ]
     assert state == IngestState(position=6)
@@ -150,8 +150,8 @@ def test_media_and_misc_parts() -> None:
         DocumentPart(file_field="upload"),
         DataPart(data_type="json", meta={"data_type": "json", "value": 1}),
     ]
-    rendered = render_acontext_parts(msg)
-    assert rendered[0] == {
+    encoded = encode_acontext_parts(msg)
+    assert encoded[0] == {
         "type": "image",
         "meta": {
             "type": "url",
@@ -161,17 +161,17 @@ def test_media_and_misc_parts() -> None:
             "cache_control": {"type": "ephemeral"},
         },
     }
-    assert rendered[2] == {
+    assert encoded[2] == {
         "type": "audio",
         "meta": {"type": "base64", "media_type": "audio/wav", "data": "AAAA", "format": "wav"},
     }
-    assert rendered[5] == {"type": "file", "file_field": "upload"}
-    # What we render decodes again to the same parts.
-    again, _ = decode({"role": "user", "parts": rendered})
+    assert encoded[5] == {"type": "file", "file_field": "upload"}
+    # What we encode decodes again to the same parts.
+    again, _ = decode({"role": "user", "parts": encoded})
     assert again.parts == msg.parts
 
 
-def test_thinking_and_unsupported_render_as_acontext_parts() -> None:
+def test_thinking_and_unsupported_encode_as_acontext_parts() -> None:
     msg = Message(
         role="assistant",
         parts=[
@@ -181,7 +181,7 @@ def test_thinking_and_unsupported_render_as_acontext_parts() -> None:
         ],
         source_format="anthropic",
     )
-    assert render_acontext_parts(msg) == [
+    assert encode_acontext_parts(msg) == [
         {"type": "thinking", "text": "t", "meta": {"signature": "s"}},
         {"type": "redacted_thinking", "meta": {"data": "d"}},
         {"type": "data", "meta": {"data_type": "anthropic server_tool_use", "data": {"type": "server_tool_use"}}},

@@ -1,4 +1,4 @@
-"""Anthropic codec: ingest validation and rendering."""
+"""Anthropic codec: ingest validation and encoding."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from acx.codecs import IngestState, PendingCall, convert, decode_blob, render_items
+from acx.codecs import IngestState, PendingCall, convert, decode_blob, encode_items
 from acx.errors import DecodeError
 from acx.model import (
     DocumentPart,
@@ -36,7 +36,7 @@ def error(blob: Any, state: IngestState | None = None) -> DecodeError:
 
 def items(target: str, blob: Any, state: IngestState | None = None) -> list[Any]:
     message, _ = decode(blob, state)
-    items: list[Any] = json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    items: list[Any] = json.loads(encode_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
     return items
 
 

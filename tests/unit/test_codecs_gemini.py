@@ -1,4 +1,4 @@
-"""Gemini codec: ingest validation, call-id resolution and rendering."""
+"""Gemini codec: ingest validation, call-id resolution and encoding."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from acx.codecs import IngestState, PendingCall, convert, decode_blob, render_items, render_request
+from acx.codecs import IngestState, PendingCall, convert, decode_blob, encode_items, encode_request
 from acx.errors import DecodeError
 from acx.model import AudioPart, DocumentPart, ImagePart, Message, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 
@@ -27,7 +27,7 @@ def error(blob: Any, state: IngestState | None = None) -> DecodeError:
 
 def items(target: str, blob: Any, state: IngestState | None = None) -> list[Any]:
     message, _ = decode(blob, state)
-    items: list[Any] = json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    items: list[Any] = json.loads(encode_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
     return items
 
 
@@ -183,7 +183,7 @@ def test_executable_code_is_kept_for_gemini_and_a_placeholder_elsewhere() -> Non
     ]
     msg, _ = decode(blob)
     acontext_blob = {"role": "model", "parts": [part]}
-    out = render_request(
+    out = encode_request(
         "gemini", [("1", msg.__replace__(source_format="acontext"), msgspec.json.encode(acontext_blob))]
     )
     assert out.payload == {"contents": [{"role": "model", "parts": [part]}]}

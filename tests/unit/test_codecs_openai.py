@@ -1,4 +1,4 @@
-"""OpenAI codec: ingest validation and rendering."""
+"""OpenAI codec: ingest validation and encoding."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from acx.codecs import IngestState, PendingCall, convert, decode_blob, render_items, render_request
+from acx.codecs import IngestState, PendingCall, convert, decode_blob, encode_items, encode_request
 from acx.errors import DecodeError
 from acx.model import (
     AudioPart,
@@ -36,7 +36,7 @@ def error(blob: Any, state: IngestState | None = None) -> DecodeError:
 
 def items(target: str, blob: Any, state: IngestState | None = None) -> list[Any]:
     message, _ = decode(blob, state)
-    items: list[Any] = json.loads(render_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
+    items: list[Any] = json.loads(encode_items(target, message, msgspec.json.encode(blob)))  # type: ignore[arg-type]
     return items
 
 
@@ -241,12 +241,12 @@ def test_breakpoint_forces_list_content_and_assistant_single_text_is_a_string() 
     assert items("openai", blob) == [blob]  # same format: verbatim
     msg, _ = decode(blob)
     anthropic_blob = {"role": "assistant", "content": [{"type": "text", "text": "hi"}]}
-    out = render_request(
+    out = encode_request(
         "openai", [("1", msg.__replace__(source_format="anthropic"), msgspec.json.encode(anthropic_blob))]
     )
     assert out.payload == [{"role": "assistant", "content": "hi"}]
     cached = msg.__replace__(source_format="anthropic", parts=[TextPart(text="hi", cache=True)])
-    out = render_request("openai", [("1", cached, b"{}")])
+    out = encode_request("openai", [("1", cached, b"{}")])
     assert out.payload == [
         {
             "role": "assistant",
@@ -286,4 +286,4 @@ def test_name_is_dropped_cross_format() -> None:
 def test_same_format_items_are_verbatim_bytes() -> None:
     raw = b'{"content": "hi",  "role":"user"}'
     msg, _ = decode(json.loads(raw))
-    assert render_items("openai", msg, raw) == b"[" + raw + b"]"
+    assert encode_items("openai", msg, raw) == b"[" + raw + b"]"

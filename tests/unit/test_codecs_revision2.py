@@ -1,6 +1,6 @@
 """Revision 2 of conversion.md (§4.6, §7.1): what real clients and models send is accepted.
 
-One test (or property) per rule; every cross-format rendering is checked by the SDK validators.
+One test (or property) per rule; every cross-format encoding is checked by the SDK validators.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acx.codecs import IngestState, convert, decode_blob, render_items, render_request
+from acx.codecs import IngestState, convert, decode_blob, encode_items, encode_request
 from acx.errors import DecodeError
 from acx.model import ImagePart, Message
 
@@ -84,8 +84,8 @@ def test_non_object_arguments_round_trip_verbatim(
 
 def test_truncated_arguments_are_stored() -> None:
     message = decoded("openai", _call('{"city": "Par'))
-    assert render_items("openai", message, json.dumps(_call('{"city": "Par')).encode())
-    assert json.loads(render_items("anthropic", message, b""))[0]["content"][0]["input"] == {
+    assert encode_items("openai", message, json.dumps(_call('{"city": "Par')).encode())
+    assert json.loads(encode_items("anthropic", message, b""))[0]["content"][0]["input"] == {
         "_raw_arguments": '{"city": "Par'
     }
 
@@ -117,8 +117,8 @@ def test_empty_assistant_turn_is_accepted_and_left_out_cross_format(sdk: Any, co
 
 def test_empty_assistant_items_keep_the_alignment() -> None:
     message = decoded("openai", {"role": "assistant", "content": ""})
-    assert json.loads(render_items("anthropic", message, b"")) == [{"role": "assistant", "content": ""}]
-    assert json.loads(render_items("gemini", message, b"")) == [{"role": "model", "parts": []}]
+    assert json.loads(encode_items("anthropic", message, b"")) == [{"role": "assistant", "content": ""}]
+    assert json.loads(encode_items("gemini", message, b"")) == [{"role": "model", "parts": []}]
 
 
 def test_assistant_without_any_content_is_still_rejected() -> None:
@@ -155,14 +155,14 @@ def test_gemini_model_content_without_parts(sdk: Any) -> None:
 
 
 def test_empty_stored_turn_merges_without_an_empty_block() -> None:
-    """Mixed formats: an empty Anthropic turn next to a rendered one adds no empty text block."""
+    """Mixed formats: an empty Anthropic turn next to an encoded one adds no empty text block."""
     first = decode_blob("openai", {"role": "assistant", "content": "a1"}, IngestState())
     second = decode_blob("anthropic", {"role": "assistant", "content": ""}, first[1])
-    rendering = render_request(
+    encoded = encode_request(
         "anthropic", [("m0", first[0], b""), ("m1", second[0], b'{"role":"assistant","content":""}')]
     )
-    assert rendering.payload == {"messages": [{"role": "assistant", "content": [{"type": "text", "text": "a1"}]}]}
-    assert rendering.ids == [["m0", "m1"]]
+    assert encoded.payload == {"messages": [{"role": "assistant", "content": [{"type": "text", "text": "a1"}]}]}
+    assert encoded.ids == [["m0", "m1"]]
 
 
 @pytest.mark.parametrize("role", ["system", "developer"])
@@ -262,8 +262,8 @@ def test_gemini_thought_image_is_reasoning(sdk: Any) -> None:
     message = decoded("gemini", source["contents"][1])
     assert isinstance(message.parts[0], ImagePart)
     assert message.parts[0].reasoning
-    # Re-rendered for Gemini (an edited message), it stays a thought part.
-    assert json.loads(render_items("gemini", message, b""))[0]["parts"][0] == {
+    # Encoded again for Gemini (an edited message), it stays a thought part.
+    assert json.loads(encode_items("gemini", message, b""))[0]["parts"][0] == {
         "inlineData": {"mimeType": "image/png", "data": PNG},
         "thought": True,
     }

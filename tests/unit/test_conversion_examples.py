@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from tests.conversion_cases import CASES, ERROR_CASES, OK_CASES, TARGETS, blobs_of, normalise
 
-from acx.codecs import IngestState, convert, decode_blob, render_items, render_request
+from acx.codecs import IngestState, convert, decode_blob, encode_items, encode_request
 from acx.errors import DecodeError
 from acx.model import Message
 
@@ -45,16 +45,12 @@ def test_convert_matches_expectation(case: dict[str, Any], target: str, sdk: Any
 @pytest.mark.parametrize("target", TARGETS)
 def test_store_path_matches_expectation(case: dict[str, Any], target: str) -> None:
     stored = _store(case)
-    rendering = render_request(target, stored)  # type: ignore[arg-type]
-    assert normalise(rendering.payload) == normalise(case["expect"][target])
-    body = (
-        rendering.payload
-        if target == "openai"
-        else rendering.payload.get("messages", rendering.payload.get("contents"))
-    )
-    assert len(rendering.ids) == len(body)
-    covered = {i for ids in rendering.ids for i in ids} | set(rendering.system_ids)
-    # Every stored message shows up somewhere unless it rendered to nothing (dropped reasoning).
+    encoded = encode_request(target, stored)  # type: ignore[arg-type]
+    assert normalise(encoded.payload) == normalise(case["expect"][target])
+    body = encoded.payload if target == "openai" else encoded.payload.get("messages", encoded.payload.get("contents"))
+    assert len(encoded.ids) == len(body)
+    covered = {i for ids in encoded.ids for i in ids} | set(encoded.system_ids)
+    # Every stored message shows up somewhere unless it encoded to nothing (dropped reasoning).
     assert covered <= {mid for mid, _, _ in stored}
 
 
@@ -62,7 +58,7 @@ def test_store_path_matches_expectation(case: dict[str, Any], target: str) -> No
 @pytest.mark.parametrize("target", TARGETS)
 def test_items_view_is_valid_json_array(case: dict[str, Any], target: str) -> None:
     for _, message, raw in _store(case):
-        items = json.loads(render_items(target, message, raw))  # type: ignore[arg-type]
+        items = json.loads(encode_items(target, message, raw))  # type: ignore[arg-type]
         assert isinstance(items, list)
         assert len(items) >= 1
         if target == message.source_format and message.role != "system":

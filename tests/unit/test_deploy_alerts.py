@@ -21,8 +21,8 @@ GENERATOR: Final = DEPLOY / "prometheus" / "prometheus-rule.sh"
 REQUIRED_ALERTS: Final = {
     "AcxHighErrorRatio",  # 5xx ratio
     "AcxHighLatency",  # p99 latency
-    "AcxRenderQueueBacklog",  # render backlog: queue depth
-    "AcxRenderLagging",  # render backlog: oldest unrendered age
+    "AcxRenderQueueBacklog",  # conversion backlog: queue depth
+    "AcxRenderLagging",  # conversion backlog: oldest pending age
     "AcxConverterAbsent",
     "AcxDatabasePoolSaturated",
     "AcxRateLimitRejections",

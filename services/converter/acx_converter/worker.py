@@ -8,9 +8,9 @@ import os
 import socket
 from typing import Any, ClassVar
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
-from arq.typing import WorkerCoroutine
+from arq.worker import Function
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -19,7 +19,7 @@ from acx import jobs, tokens
 from acx.config import Settings
 from acx.db.migrate import migrate
 from acx.db.pool import open_pool
-from acx_converter.tasks import purge_idempotency_keys, render_messages, sweep_unrendered, update_gauges_forever
+from acx_converter.tasks import convert_messages, purge_idempotency_keys, sweep_overdue, update_gauges_forever
 
 __all__ = ["worker_options"]
 
@@ -57,9 +57,11 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """Static part of the worker configuration (arq reads these attributes)."""
 
-    functions: ClassVar[list[WorkerCoroutine]] = [render_messages]
+    # Registered under the job's wire name (jobs.CONVERSION_JOB), not the function's own name, so
+    # jobs queued by any gateway version run; the sweep's cron name stays the one Redis already knows.
+    functions: ClassVar[list[Function]] = [func(convert_messages, name=jobs.CONVERSION_JOB)]
     cron_jobs: ClassVar[list[Any]] = [
-        cron(sweep_unrendered, second={0, 15, 30, 45}, run_at_startup=True, unique=True),
+        cron(sweep_overdue, name="cron:sweep_unrendered", second={0, 15, 30, 45}, run_at_startup=True, unique=True),
         cron(purge_idempotency_keys, minute=17, second=0, unique=True),
     ]
     on_startup = _startup
@@ -73,8 +75,8 @@ class WorkerSettings:
     max_tries = 8
     keep_result = 0
     handle_signals = True
-    # On SIGTERM stop taking jobs and let running renders finish (each is one short transaction;
-    # a cancelled one is simply re-run later, renders being idempotent).
+    # On SIGTERM stop taking jobs and let running ones finish (each is one short transaction;
+    # a cancelled one is simply re-run later, conversion jobs being idempotent).
     job_completion_wait = 20
 
 

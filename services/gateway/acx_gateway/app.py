@@ -23,6 +23,7 @@ from acx.limits import MAX_MULTIPART_PARTS
 from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
+from acx_gateway.conversion_queue import ConversionQueue
 from acx_gateway.dependencies import API_DEPENDENCIES
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import (
@@ -33,10 +34,9 @@ from acx_gateway.observability import (
 )
 from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config, openapi_document
 from acx_gateway.ratelimit import RateLimiter
-from acx_gateway.render_queue import RenderQueue
 from acx_gateway.request import GatewayRequest
 from acx_gateway.routes.assets import AssetController, public_material
-from acx_gateway.routes.conversion import ConvertController, RenderController
+from acx_gateway.routes.conversion import ConvertController, RequestViewController
 from acx_gateway.routes.messages import MessageController, MessageMetaController
 from acx_gateway.routes.project import ProjectController
 from acx_gateway.routes.session_ops import SessionOpsController
@@ -78,15 +78,15 @@ def create_app(settings: Settings) -> Litestar:
             default_queue_name=jobs.QUEUE_NAME,
         )
         tokens.warm_up()
-        renders = RenderQueue(queue)
+        conversions = ConversionQueue(queue)
         batcher = StoreBatcher(
-            pool, renders.enqueue, flushers=max(1, settings.db_pool_max // 4), max_wait=settings.db_pool_timeout
+            pool, conversions.enqueue, flushers=max(1, settings.db_pool_max // 4), max_wait=settings.db_pool_timeout
         )
         limiter = (
             RateLimiter(queue, settings.rate_limit_rps, settings.rate_limit_burst) if settings.rate_limit_rps else None
         )
         app.state.gateway = GatewayState(
-            settings=settings, pool=pool, queue=queue, renders=renders, batcher=batcher, limiter=limiter
+            settings=settings, pool=pool, queue=queue, conversions=conversions, batcher=batcher, limiter=limiter
         )
         metrics.announce("gateway")
         pool_stats = asyncio.create_task(publish_pool_stats_forever(pool))
@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Litestar:
             SessionOpsController,
             MessageController,
             MessageMetaController,
-            RenderController,
+            RequestViewController,
             ConvertController,
             AssetController,
             UserController,

@@ -14,7 +14,7 @@ and goes into its next batch. (Sending that next batch early, to wait on the row
 database, was measured slower: the herd splits over twice the commits, and two statements
 waiting for one row lock do not get it in the order they were sent.)
 
-Waiters are answered as soon as their commit returns; render jobs are queued by a background task,
+Waiters are answered as soon as their commit returns; conversion jobs are queued by a background task,
 off the commit's path. No request waits unboundedly: one still unwritten after `max_wait` seconds
 fails with 503 (Retry-After), and so does one still queued at shutdown.
 """
@@ -84,7 +84,7 @@ def _busy() -> UnavailableError:
 
 
 class StoreBatcher:
-    """Batches `StoreRequest`s over a connection pool; `on_committed` queues their render jobs."""
+    """Batches `StoreRequest`s over a connection pool; `on_committed` queues their conversion jobs."""
 
     def __init__(
         self,
@@ -235,7 +235,7 @@ class StoreBatcher:
             self._answer_all(batch, exc)
 
     def _settle(self, batch: _Batch, written: Written) -> None:
-        """Answer the waiters of the written sessions; remember the heads; queue render jobs."""
+        """Answer the waiters of the written sessions; remember the heads; queue conversion jobs."""
         for sid, outcomes in written.outcomes.items():
             for pending, outcome in zip(batch.pendings[sid], outcomes, strict=True):
                 if isinstance(outcome, StoredMessage):
@@ -266,7 +266,7 @@ class StoreBatcher:
                     pending.future.set_exception(answer)
 
     async def _enqueue_forever(self) -> None:
-        """Queue render jobs of committed messages, merging what committed meanwhile."""
+        """Queue conversion jobs of committed messages, merging what committed meanwhile."""
         while not (self._closed and not self._to_enqueue):
             await self._enqueue_wake.wait()
             self._enqueue_wake.clear()
@@ -276,7 +276,7 @@ class StoreBatcher:
 
     async def close(self) -> None:
         """Stop: batches being written finish first (for a while), requests still queued fail
-        with 503, render jobs of what committed are queued (for a while)."""
+        with 503, conversion jobs of what committed are queued (for a while)."""
         self._closed = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), _CLOSE_WAIT)

@@ -1,7 +1,7 @@
 """How stored files are served: inert types inline, everything else as a download.
 
 Uploaded bytes and their declared type come from clients. Served from the API origin, an HTML or
-SVG file would run its scripts there (stored XSS), so only types a browser renders without any
+SVG file would run its scripts there (stored XSS), so only types a browser displays without any
 active content are shown inline, and every file carries `nosniff` and a CSP that forbids scripts.
 """
 
@@ -13,7 +13,7 @@ from litestar import Response
 
 __all__ = ["INLINE_TYPES", "file_response"]
 
-#: Rendered inline: raster images, audio and PDF (no script runs in the API origin for these).
+#: Shown inline: raster images, audio and PDF (no script runs in the API origin for these).
 INLINE_TYPES = frozenset(
     {
         "image/png",

@@ -30,7 +30,7 @@ __all__ = ["metrics_endpoint", "observability_middleware", "publish_pool_stats_f
 POOL_STATS_INTERVAL_SECONDS = 5.0
 
 _STARTED = "acx_started"
-# API answers are JSON and never rendered: nothing may run, load or frame them. Responses that
+# API answers are JSON and never displayed as pages: nothing may run, load or frame them. Responses that
 # set their own policy (the inspector under /ui/, stored files) keep it.
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -47,7 +47,7 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
     """Bind a request id for the logs of a routed request and note when it started.
 
     The request id comes from `X-Request-ID` when the client sends one (so it can be traced
-    end to end) and is echoed back by `stamp_response`; it is also passed to render jobs.
+    end to end) and is echoed back by `stamp_response`; it is also passed to conversion jobs.
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,7 +1,7 @@
 """Assembling a page of messages: edit strategies, cached renderings, inline fallback.
 
 Cached renderings are ready JSON: a page is spliced together from them without decoding. A
-message the converter has not rendered yet, or that an edit strategy changed, is rendered here
+message the converter has not converted yet, or that an edit strategy changed, is encoded here
 with the same codecs the converter uses.
 """
 
@@ -167,7 +167,7 @@ def build_page(
             body, count, tokens_of_message = row.body, row.item_count or 0, row.tokens
             hits += 1
         else:
-            body, count, tokens_of_message = _render_here(fmt, row, edited)
+            body, count, tokens_of_message = _encode_inline(fmt, row, edited)
         total_tokens += tokens_of_message
         if fmt == "acontext":
             # read_page fetched the acontext fields for this format.
@@ -203,16 +203,16 @@ def build_page(
     )
 
 
-def _render_here(fmt: str, row: MessageRow, edited: Message | None) -> tuple[str, int, int]:
-    """(body, item count, tokens) of a message the cache cannot serve: edited, or not rendered yet."""
+def _encode_inline(fmt: str, row: MessageRow, edited: Message | None) -> tuple[str, int, int]:
+    """(body, item count, tokens) of a message the cache cannot serve: edited, or not converted yet."""
     if edited is not None:
         # An edited message is no longer the stored blob: never the verbatim copy.
-        result = rendering.render(fmt, edited, "")
+        result = rendering.rendering_of(fmt, edited, "")
         return result.body, result.item_count, tokens.count_tokens(edited)
     raw, parts = row.stored
     message = rendering.decode_stored(parts)
     if row.body is None:
-        result = rendering.render(fmt, message, raw)
+        result = rendering.rendering_of(fmt, message, raw)
         body, count = result.body, result.item_count
     else:
         body, count = row.body, row.item_count or 0

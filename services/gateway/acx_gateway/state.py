@@ -12,8 +12,8 @@ from litestar.connection import ASGIConnection
 from acx.config import Settings
 from acx.db.pool import Pool
 from acx_gateway.batcher import StoreBatcher
+from acx_gateway.conversion_queue import ConversionQueue
 from acx_gateway.ratelimit import RateLimiter
-from acx_gateway.render_queue import RenderQueue
 
 __all__ = ["GatewayState", "gateway_state"]
 
@@ -25,7 +25,7 @@ class GatewayState:
     settings: Settings
     pool: Pool
     queue: ArqRedis
-    renders: RenderQueue
+    conversions: ConversionQueue
     batcher: StoreBatcher
     limiter: RateLimiter | None = None
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)

@@ -1,9 +1,9 @@
 """Pure conversion between the OpenAI, Anthropic, Gemini and acontext message formats.
 
 * ``decode_blob``: validate and normalise one stored blob into a ``Message`` (ingest).
-* ``render_items``: the items view of one stored message (one item, split where needed).
-* ``render_request``: the request-level view of a conversation (merged, system hoisted).
-* ``render_acontext_parts`` / ``acontext_role`` / ``acontext_system_meta``: acontext output.
+* ``encode_items``: the items view of one stored message (one item, split where needed).
+* ``encode_request``: the request-level view of a conversation (merged, system hoisted).
+* ``encode_acontext_parts`` / ``acontext_role`` / ``acontext_system_meta``: acontext output.
 * ``convert``: stateless conversion of a whole request (``POST /api/v1/convert``).
 
 No I/O here: the storage layer persists the ``Message`` and the ``IngestState``.
@@ -20,9 +20,9 @@ import msgspec
 
 from acx.codecs import acontext, anthropic, gemini, openai
 from acx.codecs.acontext import acontext_role, acontext_system_meta
-from acx.codecs.acontext import render_parts as render_acontext_parts
+from acx.codecs.acontext import encode_parts as encode_acontext_parts
 from acx.codecs.pairing import IngestState, Ledger, PendingCall
-from acx.codecs.request_view import ENCODERS, RequestRendering, gemini_system_value, items_for, render_request
+from acx.codecs.request_view import ENCODERS, EncodedRequest, encode_request, gemini_system_value, items_for
 from acx.errors import DecodeError
 from acx.model import Message, Provider, SourceFormat
 
@@ -30,22 +30,22 @@ __all__ = [
     "CODEC_VERSION",
     "FORMATS",
     "PROVIDER_FORMATS",
+    "EncodedRequest",
     "Format",
     "IngestState",
     "PendingCall",
     "ProviderFormat",
-    "RequestRendering",
     "acontext_role",
     "acontext_system_meta",
     "convert",
     "decode_blob",
-    "render_acontext_parts",
-    "render_items",
-    "render_items_counted",
-    "render_request",
+    "encode_acontext_parts",
+    "encode_items",
+    "encode_items_counted",
+    "encode_request",
 ]
 
-#: Bumped whenever a rendering changes; stored renderings are cached under it.
+#: Bumped whenever an encoding changes; stored renderings are cached under it.
 CODEC_VERSION: int = 2  # 2: conversion.md revision 2 (§7.1)
 
 # The formats are declared once, in acx.model; these are their names here and as tuples.
@@ -78,18 +78,18 @@ def decode_blob(fmt: Format, blob: object, state: IngestState) -> tuple[Message,
     return message, ledger.finish()
 
 
-def render_items(target: ProviderFormat, message: Message, raw: bytes) -> bytes:
+def encode_items(target: ProviderFormat, message: Message, raw: bytes) -> bytes:
     """Items view of one stored message: JSON array bytes of ``target`` items.
 
     Same-format reads return the stored blob verbatim, except a Gemini system blob, which
     has no item shape and becomes a ``user`` content with its parts. An empty ``raw`` (an
-    edited message) is rendered from its parts.
+    edited message) is encoded from its parts.
     """
-    return render_items_counted(target, message, raw)[0]
+    return encode_items_counted(target, message, raw)[0]
 
 
-def render_items_counted(target: ProviderFormat, message: Message, raw: bytes) -> tuple[bytes, int]:
-    """``render_items`` and the number of items in the array (without parsing it back)."""
+def encode_items_counted(target: ProviderFormat, message: Message, raw: bytes) -> tuple[bytes, int]:
+    """``encode_items`` and the number of items in the array (without parsing it back)."""
     if raw and target == message.source_format:
         if target == "gemini" and message.role == "system":
             parts = gemini_system_value(msgspec.json.decode(raw)).get("parts", [])
@@ -135,7 +135,7 @@ def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) 
     """Convert a whole request-shaped conversation (as in tests/data/conversion-cases.json).
 
     Each element is decoded as one stored blob (the system value first, as a system blob)
-    and the request-level rendering's payload is returned. Raises ``DecodeError`` with a
+    and the encoded request's payload is returned. Raises ``DecodeError`` with a
     path into ``source``.
     """
     # An unknown format raises (in decode_blob) only once there is a blob to decode.
@@ -144,7 +144,7 @@ def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) 
     conversation: list[tuple[str, Message, bytes]] = []
     # One ledger for the whole conversation (``advance`` is ``decode_blob``'s state hand-over).
     ledger = Ledger(IngestState())
-    # The raw blob is only read by same-format renderings; elsewhere it only has to be non-empty.
+    # The raw blob is only read by same-format encoding; elsewhere it only has to be non-empty.
     same = source_format == target
     if system is not None:
         try:
@@ -163,4 +163,4 @@ def convert(source_format: ProviderFormat, target: ProviderFormat, source: Any) 
             raise _prefixed(exc, f"{key}[{i}]") from None
         ledger.advance()
         conversation.append((str(i), message, _encoder.encode(blob) if same else b"-"))
-    return render_request(target, conversation).payload
+    return encode_request(target, conversation).payload

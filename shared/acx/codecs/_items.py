@@ -9,14 +9,14 @@ ItemKind = Literal["message", "system", "tool", "followup"]
 
 
 class Item:
-    """One rendered wire message.
+    """One encoded wire message.
 
     ``kind`` tells the request view how to place it: ``tool`` (an OpenAI tool message),
     ``followup`` (an OpenAI user message holding only media moved out of tool results),
     ``system`` or a plain ``message``. For Gemini, ``answers`` holds, per part, the id of the
     call a ``functionResponse`` answers (else None) and ``calls`` the ids of the calls it
     issues, so responses can be re-ordered to call order. Both are read-only (shared empty
-    tuples by default: items are built for every rendering).
+    tuples by default: items are built for every encoding).
     """
 
     __slots__ = ("answers", "calls", "kind", "payload", "verbatim")

@@ -28,7 +28,7 @@ OPENAI_AUDIO_FORMATS = {
     "audio/mpeg": "mp3",
 }
 
-# A fixed table (not the platform's mimetypes database) so renderings are deterministic.
+# A fixed table (not the platform's mimetypes database) so encodings are deterministic.
 _EXT_MIME = {
     "png": "image/png",
     "jpg": "image/jpeg",
@@ -123,7 +123,7 @@ def by_reference(kind: type[M], uri: str, mime: str | None, **fields: Any) -> M:
 @functools.lru_cache(maxsize=4096)
 def mime_from_uri(uri: str) -> str | None:
     """MIME type implied by a URI's path extension, if any (no fetching, ever). Memoised:
-    the same URIs recur across the messages of a session and its renderings."""
+    the same URIs recur across the messages of a session and its encodings."""
     ext = posixpath.splitext(urlsplit(uri).path)[1].lstrip(".").lower()
     return _EXT_MIME.get(ext)
 

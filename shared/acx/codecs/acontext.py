@@ -34,7 +34,7 @@ from acx.model import (
     VideoPart,
 )
 
-__all__ = ["acontext_role", "acontext_system_meta", "decode", "render_parts"]
+__all__ = ["acontext_role", "acontext_system_meta", "decode", "encode_parts"]
 
 _TYPES = frozenset(
     {"text", "image", "audio", "video", "file", "tool-call", "tool-result", "data", "thinking", "redacted_thinking"}
@@ -193,7 +193,7 @@ def _media_meta(part: MediaPart) -> dict[str, Any]:
     return meta
 
 
-def _render(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branch per part type
+def _encode_part(part: Part) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 - one branch per part type
     if type(part) is TextPart and not part.cache and not part.refusal:  # the usual part
         return {"type": "text", "text": part.text} if part.text else {"type": "text"}
     if isinstance(part, TextPart):
@@ -264,7 +264,7 @@ def _shape(kind: str, text: str | None, meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def render_parts(message: Message) -> list[dict[str, Any]]:
+def encode_parts(message: Message) -> list[dict[str, Any]]:
     """Parts in the acontext wire shape (acontext-api.md §2.3). Reasoning media (Gemini
     thought images) has no acontext shape and, like reasoning elsewhere, is left out."""
-    return [_render(p) for p in message.parts if not (isinstance(p, MediaPart) and p.reasoning)]
+    return [_encode_part(p) for p in message.parts if not (isinstance(p, MediaPart) and p.reasoning)]

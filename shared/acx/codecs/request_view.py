@@ -18,7 +18,7 @@ from acx.codecs._items import Item, ItemKind
 from acx.codecs.gemini.encode import system_parts as gemini_system_parts
 from acx.model import Message, Provider, ToolCallPart, ToolResultPart
 
-__all__ = ["ENCODERS", "RequestRendering", "gemini_system_value", "items_for", "render_request"]
+__all__ = ["ENCODERS", "EncodedRequest", "encode_request", "gemini_system_value", "items_for"]
 
 ProviderFormat = Provider
 Conversation = Sequence[tuple[str, Message, bytes]]
@@ -30,8 +30,8 @@ ENCODERS: dict[str, Callable[[Message], list[Item]]] = {
 }
 
 
-class RequestRendering(msgspec.Struct):
-    """A request-level rendering and, per output message, the source message ids."""
+class EncodedRequest(msgspec.Struct):
+    """An encoded request and, per output message, the source message ids."""
 
     payload: Any
     ids: list[list[str]]
@@ -64,9 +64,9 @@ def _verbatim(target: str, message: Message, payload: dict[str, Any]) -> Item:
 
 
 def items_for(target: str, message: Message, raw: bytes) -> list[Item]:
-    """Rendered items of one stored message; the stored blob itself for its own format.
+    """Encoded items of one stored message; the stored blob itself for its own format.
 
-    An empty ``raw`` means the message was edited (context-editing strategies): render it from
+    An empty ``raw`` means the message was edited (context-editing strategies): encode it from
     its parts even in its own format.
     """
     if raw and message.source_format == target:
@@ -74,8 +74,8 @@ def items_for(target: str, message: Message, raw: bytes) -> list[Item]:
     return ENCODERS[target](message)
 
 
-def render_request(target: ProviderFormat, messages: Conversation) -> RequestRendering:
-    """Request-level rendering of ``(id, message, raw blob)`` triples, in order."""
+def encode_request(target: ProviderFormat, messages: Conversation) -> EncodedRequest:
+    """The request-level encoding of ``(id, message, raw blob)`` triples, in order."""
     if target == "openai":
         return _openai(messages)
     if target == "anthropic":
@@ -89,7 +89,7 @@ def _is_blank(value: Any) -> bool:
 
 
 def _openai_empty(payload: dict[str, Any]) -> bool:
-    """A rendered message that carries nothing (an empty assistant or system turn, §7.1)."""
+    """An encoded message that carries nothing (an empty assistant or system turn, §7.1)."""
     role = payload.get("role")
     if role == "assistant":
         return not (
@@ -101,7 +101,7 @@ def _openai_empty(payload: dict[str, Any]) -> bool:
     return role in ("user", "system", "developer") and _is_blank(payload.get("content"))
 
 
-def _openai(messages: Conversation) -> RequestRendering:
+def _openai(messages: Conversation) -> EncodedRequest:
     out: list[Any] = []
     ids: list[list[str]] = []
     # Media moved out of tool results waits until the run of tool messages ends.
@@ -132,7 +132,7 @@ def _openai(messages: Conversation) -> RequestRendering:
     if pending is not None:
         out.append(pending[0])
         ids.append(pending[1])
-    return RequestRendering(payload=out, ids=ids, system_ids=[])
+    return EncodedRequest(payload=out, ids=ids, system_ids=[])
 
 
 def _blocks(content: Any) -> list[Any]:
@@ -142,7 +142,7 @@ def _blocks(content: Any) -> list[Any]:
     return list(content)
 
 
-def _anthropic(messages: Conversation) -> RequestRendering:
+def _anthropic(messages: Conversation) -> EncodedRequest:
     system: list[Any] = []  # each entry: the content of one system message
     system_ids: list[str] = []
     turns: list[tuple[dict[str, Any], list[str], bool]] = []  # (payload, ids, verbatim)
@@ -181,7 +181,7 @@ def _anthropic(messages: Conversation) -> RequestRendering:
     if len(system) == 1 or not _is_blank(value):
         body["system"] = value
     body["messages"] = [t[0] for t in turns]
-    return RequestRendering(payload=body, ids=[t[1] for t in turns], system_ids=system_ids)
+    return EncodedRequest(payload=body, ids=[t[1] for t in turns], system_ids=system_ids)
 
 
 def _anthropic_system(system: list[Any]) -> Any:
@@ -204,7 +204,7 @@ class _Content:
         self.verbatim = item.verbatim
 
 
-def _gemini(messages: Conversation) -> RequestRendering:
+def _gemini(messages: Conversation) -> EncodedRequest:
     system_parts: list[Any] = []
     system_values: list[dict[str, Any]] = []
     system_ids: list[str] = []
@@ -244,7 +244,7 @@ def _gemini(messages: Conversation) -> RequestRendering:
     elif system_parts:
         body["systemInstruction"] = {"parts": system_parts}
     body["contents"] = out
-    return RequestRendering(payload=body, ids=[c.ids for c in contents], system_ids=system_ids)
+    return EncodedRequest(payload=body, ids=[c.ids for c in contents], system_ids=system_ids)
 
 
 def _gemini_content(content: _Content, call_order: dict[str, int]) -> dict[str, Any]:

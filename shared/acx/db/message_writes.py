@@ -84,7 +84,7 @@ class StoreRequest(NamedTuple):
     meta_json: str
     ingest: Callable[[str], IngestResult]
     uploads: tuple[Upload, ...] = ()
-    #: Id of the HTTP request, carried into the render job's logs.
+    #: Id of the HTTP request, carried into the conversion job's logs.
     request_id: str | None = None
     idempotency: IdempotentWrite | None = None
 

@@ -1,4 +1,4 @@
-"""SQL for the converter's side: loading messages to render, caching renderings, progress."""
+"""SQL for the converter's side: claiming pending messages, caching their renderings, progress."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from typing import NamedTuple
 from acx.db.pool import Conn
 
 __all__ = [
-    "RenderInput",
-    "Rendered",
-    "claim_for_render",
-    "mark_render_failed",
-    "oldest_unrendered_age",
+    "MessageRenderings",
+    "PendingMessage",
+    "claim_pending",
+    "conversion_progress",
+    "mark_failed",
+    "oldest_pending_age",
+    "overdue_message_ids",
     "pending_in_session",
-    "render_progress",
     "save_renderings",
-    "unrendered_message_ids",
 ]
 
 
-class RenderInput(NamedTuple):
-    """What the converter needs to render one message."""
+class PendingMessage(NamedTuple):
+    """A claimed message: what the converter needs to build its renderings."""
 
     id: uuid.UUID
     session_id: uuid.UUID
@@ -31,10 +31,10 @@ class RenderInput(NamedTuple):
     parts: str
 
 
-async def claim_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[RenderInput]:
-    """Mark the not-yet-rendered ones among `message_ids` as running and return their stored form.
+async def claim_pending(conn: Conn, message_ids: list[uuid.UUID]) -> list[PendingMessage]:
+    """Mark the pending ones among `message_ids` as running and return their stored form.
 
-    Rendered (or deleted) messages are skipped, so a job that runs twice does its work once.
+    Converted (or deleted) messages are skipped, so a job that runs twice does its work once.
     """
     rows = await (
         await conn.execute(
@@ -44,18 +44,20 @@ async def claim_for_render(conn: Conn, message_ids: list[uuid.UUID]) -> list[Ren
             (message_ids,),
         )
     ).fetchall()
-    return [RenderInput(*row) for row in rows]  # type: ignore[arg-type]
+    return [PendingMessage(*row) for row in rows]  # type: ignore[arg-type]
 
 
-class Rendered(NamedTuple):
+class MessageRenderings(NamedTuple):
     """A message's renderings (format → (body, item count)) and token count, ready to store."""
 
-    message: RenderInput
+    message: PendingMessage
     tokens: int
     bodies: dict[str, tuple[str, int]]
 
 
-async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version: int) -> list[Rendered]:
+async def save_renderings(
+    conn: Conn, converted: list[MessageRenderings], *, codec_version: int
+) -> list[MessageRenderings]:
     """Upsert the renderings and token counts of many messages in one transaction; returns those stored.
 
     A message deleted since it was claimed (its session deleted meanwhile) is nothing to store: it
@@ -66,15 +68,15 @@ async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version
     Idempotent: re-running a job rewrites identical rows; a rendering from an older codec
     version never overwrites a newer one.
     """
-    if not rendered:
+    if not converted:
         return []
     async with conn.transaction(), conn.cursor() as cur:
         await cur.execute(
             "SELECT id FROM messages WHERE id = ANY(%s) AND session_id = ANY(%s) FOR KEY SHARE",
-            ([r.message.id for r in rendered], list({r.message.session_id for r in rendered})),
+            ([r.message.id for r in converted], list({r.message.session_id for r in converted})),
         )
         present = {row[0] for row in await cur.fetchall()}
-        stored = [r for r in rendered if r.message.id in present]
+        stored = [r for r in converted if r.message.id in present]
         if not stored:
             return []
         await cur.executemany(
@@ -97,15 +99,15 @@ async def save_renderings(conn: Conn, rendered: list[Rendered], *, codec_version
     return stored
 
 
-async def mark_render_failed(conn: Conn, message: RenderInput, error: str) -> None:
-    """Record a permanent render failure so the sweep stops retrying it."""
+async def mark_failed(conn: Conn, message: PendingMessage, error: str) -> None:
+    """Record a permanent conversion failure so the sweep stops retrying it."""
     await conn.execute(
         "UPDATE messages SET render_state = 'failed', render_error = %s WHERE session_id = %s AND id = %s",
         (error[:500], message.session_id, message.id),
     )
 
 
-async def unrendered_message_ids(
+async def overdue_message_ids(
     conn: Conn,
     older_than_seconds: float,
     stuck_after_seconds: float,
@@ -135,7 +137,7 @@ async def unrendered_message_ids(
 
 
 async def pending_in_session(conn: Conn, session_id: uuid.UUID) -> list[uuid.UUID]:
-    """Ids of the session's messages the converter has not rendered yet, in order."""
+    """Ids of the session's messages the converter has not converted yet, in order."""
     rows = await (
         await conn.execute(
             "SELECT id FROM messages WHERE session_id = %s AND render_state IN ('pending', 'running') ORDER BY seq",
@@ -145,8 +147,9 @@ async def pending_in_session(conn: Conn, session_id: uuid.UUID) -> list[uuid.UUI
     return [row[0] for row in rows]  # type: ignore[misc]
 
 
-async def render_progress(conn: Conn, session_id: uuid.UUID) -> dict[str, int]:
-    """Message counts of a session by render state (`pending`, `running`, `done`, `failed`)."""
+async def conversion_progress(conn: Conn, session_id: uuid.UUID) -> dict[str, int]:
+    """Message counts of a session by conversion state (`messages.render_state`: `pending`,
+    `running`, `done`, `failed`)."""
     rows = await (
         await conn.execute(
             "SELECT render_state, count(*) FROM messages WHERE session_id = %s GROUP BY render_state",
@@ -158,7 +161,7 @@ async def render_progress(conn: Conn, session_id: uuid.UUID) -> dict[str, int]:
     return counts
 
 
-async def oldest_unrendered_age(conn: Conn) -> float:
+async def oldest_pending_age(conn: Conn) -> float:
     """Seconds since the oldest still-pending message was stored (0 when none)."""
     row = await (
         await conn.execute(

@@ -39,7 +39,7 @@ def test_migration_job_applies_the_schema_idempotently(deployment: Deployment) -
 
 
 def test_round_trip_with_the_published_sdk(deployment: Deployment) -> None:
-    """Stored as OpenAI and as Anthropic, read as Gemini, counted, and rendered by the image's converter."""
+    """Stored as OpenAI and as Anthropic, read as Gemini, counted, and converted by the image's converter."""
     client = acontext.AcontextClient(api_key=deployment.root_key, base_url=f"{deployment.base_url}/api/v1")
     try:
         session_id = client.sessions.create().id
@@ -62,7 +62,7 @@ def test_round_trip_with_the_published_sdk(deployment: Deployment) -> None:
         client.close()
     ids = [message.id for message in stored]
     assert poll(lambda: all(set(FORMATS) <= f for f in rendering_formats(deployment.database_url, ids).values()), 30), (
-        f"the converter rendered nothing:\n{deployment.converter.log_text()[-3000:]}"
+        f"the converter converted nothing:\n{deployment.converter.log_text()[-3000:]}"
     )
 
 

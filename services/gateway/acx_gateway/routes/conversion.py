@@ -16,7 +16,7 @@ from acx_gateway.envelope import Envelope, envelope, error_responses
 from acx_gateway.pages import edit_page, read_session_page
 from acx_gateway.params import ProviderQuery, parse_choice
 
-__all__ = ["ConvertController", "RenderController"]
+__all__ = ["ConvertController", "RequestViewController"]
 
 
 def _provider_format(name: str, value: str | None, default: str | None = None) -> codecs.ProviderFormat:
@@ -44,8 +44,8 @@ class ConvertBody(msgspec.Struct, rename={"source_format": "from", "target_forma
     input: Any = None
 
 
-class RenderController(Controller):
-    """`/session/{id}/render`."""
+class RequestViewController(Controller):
+    """`/session/{id}/render` (a public path: the request-level view)."""
 
     path = "/session/{session:str}/render"
     dependencies = SESSION_DEPENDENCIES
@@ -66,12 +66,12 @@ class RenderController(Controller):
         conversation: list[tuple[str, Message, bytes]] = []
         total = 0
         for row, edited in entries:
-            # An edited message renders from its parts (empty raw), never as the stored blob.
+            # An edited message is encoded from its parts (empty raw), never as the stored blob.
             raw, parts = row.stored
             message = edited or rendering.decode_stored(parts)
             conversation.append((row.id, message, b"" if edited else raw.encode()))
             total += row.tokens if row.tokens is not None and edited is None else tokens.count_tokens(message)
-        view = codecs.render_request(fmt, conversation)
+        view = codecs.encode_request(fmt, conversation)
         return envelope(
             RequestView(
                 format=fmt,

@@ -114,7 +114,7 @@ def _stored_out(stored: StoredMessage, meta_json: str, session_id: uuid.UUID) ->
         parent_id=stored.parent_id,
         role=codecs.acontext_role(message),
         meta=msgspec.Raw(meta_json.encode()),
-        parts=codecs.render_acontext_parts(message),
+        parts=codecs.encode_acontext_parts(message),
         session_task_process_status=stored.task_status,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
@@ -192,7 +192,7 @@ class MessageController(Controller):
             request.scope.get("state", {}).get("request_id"),
             idempotent,
         )
-        # The batcher queues the render job once committed.
+        # The batcher queues the conversion job once committed.
         stored = await state.batcher.store(store_request)
         if isinstance(stored, Replayed):
             return replay_response(stored.response)  # type: ignore[return-value]  # recorded bytes of the envelope

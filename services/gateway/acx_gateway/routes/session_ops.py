@@ -13,12 +13,12 @@ from litestar.params import JSONBody
 from acx import rendering, tokens
 from acx.db import events as event_store
 from acx.db import messages as message_store
-from acx.db import renderings as render_store
+from acx.db import renderings as renderings_db
 from acx.db.session_copy import copy_session
 from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError
 from acx.limits import MAX_EVENT_TYPE_CHARS, check_text
-from acx.pipeline import render_and_store
+from acx.pipeline import precompute_renderings
 from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, PublicSessionId, SessionId
 from acx_gateway.envelope import Envelope, envelope, error_responses
 from acx_gateway.params import Cursor, PageLimit, TimeDesc, is_true
@@ -105,9 +105,9 @@ class SessionOpsController(Controller):
     async def observing_status(
         self, project_id: ProjectId, session_id: SessionId, conn: Connection
     ) -> Envelope[ObservingStatus]:
-        """The converter's progress on this session: rendered, being rendered, waiting."""
+        """The converter's progress on this session: converted, being converted, waiting."""
         await require_session(conn, project_id, session_id)
-        progress = await render_store.render_progress(conn, session_id)
+        progress = await renderings_db.conversion_progress(conn, session_id)
         return envelope(
             ObservingStatus(
                 observed=progress["done"],
@@ -120,10 +120,10 @@ class SessionOpsController(Controller):
 
     @post("/flush", status_code=200, responses=error_responses(400, 404))
     async def flush(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Envelope[FlushResult]:
-        """Render the session's pending messages now; returns once their renderings are stored."""
+        """Precompute the renderings of the session's pending messages now; returns once their renderings are stored."""
         await require_session(conn, project_id, session_id)
-        pending = await render_store.pending_in_session(conn, session_id)
-        await render_and_store(conn, await render_store.claim_for_render(conn, pending))
+        pending = await renderings_db.pending_in_session(conn, session_id)
+        await precompute_renderings(conn, await renderings_db.claim_pending(conn, pending))
         return envelope(FlushResult(status=0, errmsg=""))
 
     @post("/events", status_code=200, responses=error_responses(400, 404))

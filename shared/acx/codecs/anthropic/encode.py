@@ -1,4 +1,4 @@
-"""Internal model → Anthropic ``MessageParam`` (cross-format rendering)."""
+"""Internal model → Anthropic ``MessageParam`` (cross-format encoding)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def _tool_result(part: ToolResultPart) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": sanitize_id(part.call_id)}
     content = part.content
     if part.string_form and len(content) == 1 and type(content[0]) is TextPart:
-        # The usual case: one text, rendered as a string (blocks are irrelevant to it).
+        # The usual case: one text, encoded as a string (blocks are irrelevant to it).
         if content[0].text:
             block["content"] = content[0].text
     else:
@@ -136,7 +136,7 @@ def _data(part: DataPart) -> dict[str, Any]:
     return _text(placeholder(f"data {part.data_type}"))
 
 
-#: Block renderer per part type (exact types: the model's part classes are final).
+#: Block encoder per part type (exact types: the model's part classes are final).
 _BLOCKS: dict[type, Callable[[Any], dict[str, Any] | None]] = {
     TextPart: _content_part,
     UnsupportedPart: _content_part,
@@ -153,8 +153,8 @@ _BLOCKS: dict[type, Callable[[Any], dict[str, Any] | None]] = {
 
 
 def _block(part: Part) -> dict[str, Any] | None:
-    render = _BLOCKS.get(type(part))
-    return render(part) if render is not None else None
+    encode_block = _BLOCKS.get(type(part))
+    return encode_block(part) if encode_block is not None else None
 
 
 def system_blocks(message: Message) -> list[dict[str, Any]]:
@@ -177,7 +177,7 @@ def _tool_result_last(block: dict[str, Any]) -> bool:
 
 
 def encode(message: Message) -> list[Item]:
-    """Render one stored message as one ``MessageParam`` (system → ``role: system``)."""
+    """Encode one stored message as one ``MessageParam`` (system → ``role: system``)."""
     if message.role == "system":
         content = _collapse(system_blocks(message), message)
         return [Item({"role": "system", "content": content}, kind="system")]
@@ -187,8 +187,8 @@ def encode(message: Message) -> list[Item]:
             if part.text:
                 blocks.append(_text(part.text, part.cache))
         else:
-            render = _BLOCKS.get(type(part))
-            block = render(part) if render is not None else None
+            encode_block = _BLOCKS.get(type(part))
+            block = encode_block(part) if encode_block is not None else None
             if block is not None:
                 blocks.append(block)
     if message.role == "user" and len(blocks) > 1:

@@ -90,7 +90,7 @@ def decode(blob: object, ledger: Ledger) -> Message:
 def _system(value: object, key: str) -> Message:
     system = w.obj(value, key, "system instruction")
     raw_parts = w.opt_list(system, "parts", key) or []
-    parts: list[Part] = []  # an empty system instruction is accepted (§7.1) and renders as nothing
+    parts: list[Part] = []  # an empty system instruction is accepted (§7.1) and encodes as nothing
     for i, raw in enumerate(raw_parts):
         path = w.join(w.join(key, "parts"), i)
         part = w.obj(raw, path, "part")

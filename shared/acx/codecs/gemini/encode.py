@@ -1,4 +1,4 @@
-"""Internal model → Gemini ``Content`` (cross-format rendering, camelCase keys)."""
+"""Internal model → Gemini ``Content`` (cross-format encoding, camelCase keys)."""
 
 from __future__ import annotations
 
@@ -52,11 +52,11 @@ def _response(part: ToolResultPart) -> dict[str, Any]:
         elif isinstance(item, UnsupportedPart):
             texts.append(placeholder(item.what))
         else:
-            rendered = _media_data(item)
-            if "text" in rendered:
-                texts.append(rendered["text"])
+            encoded = _media_data(item)
+            if "text" in encoded:
+                texts.append(encoded["text"])
             else:
-                media.append(rendered)
+                media.append(encoded)
     if part.response is not None:
         response: dict[str, Any] = part.response
     else:
@@ -96,7 +96,7 @@ def system_parts(message: Message) -> list[dict[str, Any]]:
 
 
 def encode(message: Message) -> list[Item]:
-    """Render one stored message as one ``Content`` (system → a ``user`` content)."""
+    """Encode one stored message as one ``Content`` (system → a ``user`` content)."""
     if message.role == "system":
         return [Item({"role": "user", "parts": system_parts(message)}, kind="system")]
     parts: list[dict[str, Any]] = []
@@ -108,10 +108,10 @@ def encode(message: Message) -> list[Item]:
                 parts.append({"text": part.text})
                 answers.append(None)
             continue
-        rendered = _part(part)
-        if rendered is None:
+        encoded = _part(part)
+        if encoded is None:
             continue
-        parts.append(rendered)
+        parts.append(encoded)
         if isinstance(part, ToolResultPart):
             answers.append(part.call_id)
         else:

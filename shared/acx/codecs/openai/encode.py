@@ -1,4 +1,4 @@
-"""Internal model → OpenAI Chat Completions messages (cross-format rendering)."""
+"""Internal model → OpenAI Chat Completions messages (cross-format encoding)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ _BREAKPOINT = {"mode": "explicit"}
 
 
 def encode(message: Message) -> list[Item]:
-    """Render one stored message; several items only when tool results must split."""
+    """Encode one stored message; several items only when tool results must split."""
     if message.role == "system":
         return [_system(message)]
     if message.role == "assistant":
@@ -149,9 +149,9 @@ def _user(message: Message) -> list[Item]:
             items.append(item)
             moved.extend(media)
         else:
-            rendered = _user_part(part)
-            if rendered is not None:
-                rest.append(rendered)
+            encoded = _user_part(part)
+            if encoded is not None:
+                rest.append(encoded)
     if moved or rest or not items:
         string_ok = not items and not moved and message.content_form != "list"
         payload = _with_name({"role": "user", "content": _content(moved + rest, string_ok)}, message)
@@ -170,10 +170,10 @@ def _assistant(message: Message) -> Item:
             if part.text:
                 content.append(_text(part.text, part.cache))
         else:
-            rendered = _user_part(part)
+            encoded = _user_part(part)
             # Assistant content holds only text parts: media becomes its placeholder.
-            if rendered is not None:
-                content.append(rendered if rendered["type"] == "text" else _text(placeholder(_what(part))))
+            if encoded is not None:
+                content.append(encoded if encoded["type"] == "text" else _text(placeholder(_what(part))))
     payload: dict[str, Any] = {"role": "assistant", "content": _content(content, True) if content else None}
     if calls:
         payload["tool_calls"] = calls

@@ -26,7 +26,7 @@ function describe(status, detail) {
   return `The request was refused${said}.`;
 }
 
-/** Group a messages page's items by message id (a message renders to 0..n items). */
+/** Group a messages page's items by message id (a message is encoded as 0..n items). */
 export function groupItems(page) {
   const byId = new Map();
   page.ids.forEach((id, i) => {
@@ -138,7 +138,7 @@ export class Api {
     return all;
   }
 
-  render(id, format, query = {}) {
+  requestView(id, format, query = {}) {
     return this.get(`/session/${encodeURIComponent(id)}/render`, { format, ...query });
   }
 

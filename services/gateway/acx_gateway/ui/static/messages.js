@@ -1,6 +1,6 @@
 // One message card: role, time, meta, token count, then its content in the chosen format.
 
-import { renderPart } from "./parts.js";
+import { partElement } from "./parts.js";
 import { formatTime, h, pretty } from "./dom.js";
 
 /** The badges of a message under an edit-strategy preview. */
@@ -28,7 +28,7 @@ export function messageCard(entry, { format, publicUrls, preview, index }) {
   const shown = preview && preview.edited.get(item.id) ? preview.edited.get(item.id) : item;
   const body =
     format === "acontext"
-      ? h("div", { class: "parts" }, (shown.parts || []).length ? shown.parts.map((part) => renderPart(part, publicUrls)) : h("div", { class: "muted", text: "(no parts)" }))
+      ? h("div", { class: "parts" }, (shown.parts || []).length ? shown.parts.map((part) => partElement(part, publicUrls)) : h("div", { class: "muted", text: "(no parts)" }))
       : formatBody(entry, format);
   const dropped = preview && !preview.kept.has(item.id);
   return h(

@@ -1,4 +1,4 @@
-// Readable rendering of acontext parts. Every stored string becomes text; URLs are validated.
+// Readable display of acontext parts. Every stored string becomes text; URLs are validated.
 
 import { h, httpUrl, imageDataUrl, inlineImageUrl, pretty, sameOriginMaterial } from "./dom.js";
 
@@ -82,7 +82,7 @@ function toolResultPart(part) {
 }
 
 /** One part as DOM. `publicUrls` maps asset sha256 to `{url}` (from a format=acontext page). */
-export function renderPart(part, publicUrls) {
+export function partElement(part, publicUrls) {
   switch (part.type) {
     case "text":
       return h("div", { class: `part text${part.meta && part.meta.is_refusal ? " refusal" : ""}`, text: part.text || "" });

@@ -8,7 +8,7 @@ export async function requestView(panel, api, sessionId, format, strategies, ui)
     return;
   }
   panel.replaceChildren(h("p", { class: "muted", text: "Loading…" }));
-  const view = await api.render(sessionId, format, strategies ? { edit_strategies: JSON.stringify(strategies) } : {});
+  const view = await api.requestView(sessionId, format, strategies ? { edit_strategies: JSON.stringify(strategies) } : {});
   const text = pretty(view.payload);
   const copy = h("button", {
     type: "button",

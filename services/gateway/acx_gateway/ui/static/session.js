@@ -32,7 +32,7 @@ export class SessionView {
       this.session = session;
       this.totalTokens = total.total_tokens;
       this.count = count;
-      this.renderSummary();
+      this.showSummary();
       this.side.show(session);
       await this.loadNewest();
     } catch (error) {
@@ -84,7 +84,7 @@ export class SessionView {
     );
   }
 
-  renderSummary() {
+  showSummary() {
     const s = this.session;
     const configs = s.configs && Object.keys(s.configs).length ? JSON.stringify(s.configs) : "none";
     this.summary.replaceChildren(
@@ -104,11 +104,11 @@ export class SessionView {
   async loadNewest() {
     this.ui.showStatus("Loading messages…");
     await this.timeline.loadNewest(this.format);
-    this.renderList();
+    this.showList();
     this.ui.showStatus(`${this.timeline.order.length} messages`);
   }
 
-  renderList() {
+  showList() {
     const { order, entries, olderCursor, publicUrls } = this.timeline;
     if (order.length === 0) {
       this.list.replaceChildren(h("p", { class: "empty", text: "No messages yet. Send one below, or store one through the API: it appears here." }));
@@ -133,7 +133,7 @@ export class SessionView {
   async loadOlder() {
     try {
       await this.timeline.loadOlder(this.format);
-      this.renderList();
+      this.showList();
     } catch (error) {
       this.ui.showError(error);
     }
@@ -145,8 +145,8 @@ export class SessionView {
     try {
       if (this.timeline.needsFormat(fmt)) await this.timeline.loadFormat(fmt);
       if (this.preview) this.preview = await runPreview(this.api, this.id, this.preview.strategies, fmt);
-      this.renderList();
-      this.renderPreviewSummary();
+      this.showList();
+      this.showPreviewSummary();
       if (this.mode === "request") await this.showRequest();
     } catch (error) {
       this.ui.showError(error);
@@ -172,8 +172,8 @@ export class SessionView {
     try {
       this.preview = await runPreview(this.api, this.id, strategies, this.format);
       this.ui.clearError();
-      this.renderList();
-      this.renderPreviewSummary();
+      this.showList();
+      this.showPreviewSummary();
       if (this.mode === "request") await this.showRequest();
     } catch (error) {
       this.ui.showError(error);
@@ -182,12 +182,12 @@ export class SessionView {
 
   clearPreview() {
     this.preview = null;
-    this.renderList();
-    this.renderPreviewSummary();
+    this.showList();
+    this.showPreviewSummary();
     if (this.mode === "request") this.showRequest();
   }
 
-  renderPreviewSummary() {
+  showPreviewSummary() {
     const out = this.previewPanel.querySelector(".preview-summary");
     if (!this.preview) {
       out.textContent = "";
@@ -238,8 +238,8 @@ export class SessionView {
           // The format may have been switched while the pull was under way.
           if (this.timeline.needsFormat(this.format)) await this.timeline.loadFormat(this.format);
           this.totalTokens = (await this.api.tokenCounts(this.id)).total_tokens;
-          this.renderSummary();
-          this.renderList();
+          this.showSummary();
+          this.showList();
           this.ui.showStatus(`${this.timeline.order.length} messages`);
         }
         await this.side.refreshEvents();

@@ -83,11 +83,11 @@ export class SessionList {
     this.prev.disabled = this.cursors.length <= 1;
     this.next.disabled = !this.nextCursor;
     this.ui.showStatus(`Page ${this.cursors.length}: ${page.items.length} sessions`);
-    this.render(page.items);
+    this.showTable(page.items);
     this.fillRows(page.items, generation);
   }
 
-  render(sessions) {
+  showTable(sessions) {
     if (sessions.length === 0) {
       this.table.replaceChildren(h("p", { class: "empty", text: "No sessions match." }));
       return;

@@ -1,6 +1,6 @@
-"""A session deleted while its render job runs: nothing to render, no error, the rest of the batch stored.
+"""A session deleted while its conversion job runs: nothing to store, no error, the rest of the batch stored.
 
-Runs the converter's render path in-process against the real database, with the session deleted
+Runs the converter's precompute path in-process against the real database, with the session deleted
 between the job's claim and its store (and, in the second test, while the store is under way).
 """
 
@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from structlog.testing import capture_logs
 
-from acx.db.renderings import claim_for_render
-from acx.pipeline import render_and_store
+from acx.db.renderings import claim_pending
+from acx.pipeline import precompute_renderings
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ async def _session_with_messages(http: httpx.AsyncClient, count: int) -> tuple[s
     return session_id, ids
 
 
-async def _rendered(
+async def _conversion_state(
     conn: psycopg.AsyncConnection[tuple[object, ...]], ids: list[uuid.UUID]
 ) -> list[tuple[object, ...]]:
     cursor = await conn.execute(
@@ -48,16 +48,16 @@ async def test_session_deleted_between_claim_and_store(worker_stopped: Stack, ah
     gone, gone_ids = await _session_with_messages(ahttp, 3)
     _kept, kept_ids = await _session_with_messages(ahttp, 2)
     async with await psycopg.AsyncConnection.connect(worker_stopped.database_url, autocommit=True) as conn:
-        claimed = await claim_for_render(conn, gone_ids + kept_ids)
+        claimed = await claim_pending(conn, gone_ids + kept_ids)
         assert {m.id for m in claimed} == set(gone_ids + kept_ids)
         assert (await ahttp.delete(f"/session/{gone}")).status_code == 200
         with capture_logs() as logs:
-            rendered, failed = await render_and_store(conn, claimed)
-        assert (rendered, failed) == (2, 0)
+            converted, failed = await precompute_renderings(conn, claimed)
+        assert (converted, failed) == (2, 0)
         assert [entry for entry in logs if entry["log_level"] not in ("debug",)] == []
         assert any("vanished" in entry["event"] for entry in logs), logs
-        assert await _rendered(conn, kept_ids) == [("done", 4), ("done", 4)]
-        assert await _rendered(conn, gone_ids) == []
+        assert await _conversion_state(conn, kept_ids) == [("done", 4), ("done", 4)]
+        assert await _conversion_state(conn, gone_ids) == []
 
 
 async def test_delete_racing_the_store_waits_for_it(worker_stopped: Stack, ahttp: httpx.AsyncClient) -> None:
@@ -69,14 +69,14 @@ async def test_delete_racing_the_store_waits_for_it(worker_stopped: Stack, ahttp
         await psycopg.AsyncConnection.connect(url, autocommit=True) as conn,
         await psycopg.AsyncConnection.connect(url, autocommit=True) as deleter,
     ):
-        claimed = await claim_for_render(conn, gone_ids + kept_ids)
+        claimed = await claim_pending(conn, gone_ids + kept_ids)
         async with deleter.transaction():
             await deleter.execute("DELETE FROM sessions WHERE public_id = %s", (uuid.UUID(gone),))
-            store = asyncio.create_task(render_and_store(conn, claimed))
+            store = asyncio.create_task(precompute_renderings(conn, claimed))
             await asyncio.sleep(0.5)
             assert not store.done(), "the store did not wait for the delete's locks"
         with capture_logs() as logs:
             assert await asyncio.wait_for(store, 10) == (1, 0)
         assert [entry for entry in logs if entry["log_level"] != "debug"] == []
-        assert await _rendered(conn, kept_ids) == [("done", 4)]
-        assert await _rendered(conn, gone_ids) == []
+        assert await _conversion_state(conn, kept_ids) == [("done", 4)]
+        assert await _conversion_state(conn, gone_ids) == []
