@@ -157,6 +157,17 @@ def session_id(http: httpx.Client) -> str:
     return str(response.json()["data"]["id"])
 
 
+@pytest.fixture(params=["missing-session", "other-project"])
+def unreachable(
+    request: pytest.FixtureRequest, client: acontext.AcontextClient, other: acontext.AcontextClient, session_id: str
+) -> tuple[acontext.AcontextClient, str]:
+    """(SDK client, session id) the gateway must answer 404 for, one case each: a session that does not
+    exist, and the root project's `session_id` asked for by another project."""
+    if request.param == "missing-session":
+        return client, str(uuid.uuid4())
+    return other, session_id
+
+
 @dataclass
 class Gateway:
     """A dedicated gateway process with settings of its own."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import acontext
@@ -75,22 +76,6 @@ def test_events(client: acontext.AcontextClient, http: httpx.Client, stack: Stac
     assert not only_first.events
     assert not client.sessions.get_messages(conv.session_id).events  # not requested
 
-    bad_events: list[dict[str, Any]] = [
-        {"data": {}},
-        {"type": "", "data": {}},
-        {"type": "t"},
-        {"type": "t", "data": [1]},
-        {"type": 3, "data": {}},
-        {"type": "t", "data": None},
-    ]
-    for bad in bad_events:
-        assert_error_response(http.post(f"/session/{conv.session_id}/events", json=bad), 400)
-    for bad_limit in (0, 201):
-        assert_error_response(http.get(f"/session/{conv.session_id}/events", params={"limit": bad_limit}), 400)
-    with pytest.raises(APIError) as exc:
-        client.sessions.add_event(str(uuid.uuid4()), TextEvent(text="nowhere"))
-    assert_api_error(exc.value, 404)
-
     client.sessions.delete(conv.session_id)
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         row = conn.execute(
@@ -101,18 +86,47 @@ def test_events(client: acontext.AcontextClient, http: httpx.Client, stack: Stac
     assert row[0] == 0
 
 
-def test_events_of_another_project(
-    client: acontext.AcontextClient, other: acontext.AcontextClient, session_id: str
+BAD_EVENTS: list[Any] = [
+    pytest.param({"data": {}}, id="no-type"),
+    pytest.param({"type": "", "data": {}}, id="empty-type"),
+    pytest.param({"type": "t"}, id="no-data"),
+    pytest.param({"type": "t", "data": [1]}, id="data-list"),
+    pytest.param({"type": 3, "data": {}}, id="type-number"),
+    pytest.param({"type": "t", "data": None}, id="data-null"),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_EVENTS)
+def test_malformed_event_is_400(client: acontext.AcontextClient, http: httpx.Client, session_id: str, bad: Any) -> None:
+    """A malformed event body is 400 and adds nothing."""
+    assert_error_response(http.post(f"/session/{session_id}/events", json=bad), 400)
+    assert client.sessions.get_events(session_id).items == []
+
+
+@pytest.mark.parametrize("limit", [0, 201])
+def test_events_limit_out_of_range(http: httpx.Client, session_id: str, limit: int) -> None:
+    """get_events takes a limit of 1..200."""
+    assert_error_response(http.get(f"/session/{session_id}/events", params={"limit": limit}), 400)
+
+
+EVENT_CALLS: list[Any] = [
+    pytest.param(lambda sdk, sid: sdk.sessions.add_event(sid, TextEvent(text="intrusion")), id="add_event"),
+    pytest.param(lambda sdk, sid: sdk.sessions.get_events(sid), id="get_events"),
+]
+
+
+@pytest.mark.parametrize("call", EVENT_CALLS)
+def test_events_of_a_missing_or_foreign_session(
+    client: acontext.AcontextClient,
+    session_id: str,
+    unreachable: tuple[acontext.AcontextClient, str],
+    call: Callable[[acontext.AcontextClient, str], object],
 ) -> None:
-    """Another project can neither add nor list events of the session (404)."""
+    """Nobody can add or list events of a missing session, nor of another project's (404)."""
     client.sessions.add_event(session_id, TextEvent(text="private"))
-    for call in (
-        lambda: other.sessions.add_event(session_id, TextEvent(text="intrusion")),
-        lambda: other.sessions.get_events(session_id),
-    ):
-        with pytest.raises(APIError) as exc:
-            call()
-        assert_api_error(exc.value, 404)
+    with pytest.raises(APIError) as exc:
+        call(*unreachable)
+    assert_api_error(exc.value, 404)
     assert [e.data for e in client.sessions.get_events(session_id).items] == [{"text": "private"}]
 
 
@@ -121,44 +135,58 @@ def test_events_of_another_project(
 # --------------------------------------------------------------------------------------------
 
 
-def test_observing_status_and_flush(worker_stopped: Stack, http: httpx.Client) -> None:
+@pytest.mark.parametrize(("tracking", "status"), [(True, "success"), (False, "disable_tracking")])
+def test_observing_status_and_flush(worker_stopped: Stack, http: httpx.Client, tracking: bool, status: str) -> None:
     """With the converter stopped everything is pending; flush converts it synchronously."""
     with sdk_client(worker_stopped.api_url, worker_stopped.root_key) as client:
-        tracked = mixed_conversation(client)
-        untracked = Conv.new(client, disable_task_tracking=True)
-        untracked.user("no tracking here")
-        untracked.assistant("fine")
-        for conv, status in ((tracked, "success"), (untracked, "disable_tracking")):
-            count = len(conv.ids)
-            before = client.sessions.messages_observing_status(conv.session_id)
-            assert (before.observed, before.in_process, before.pending) == (0, 0, count)
-            assert before.updated_at
-            raw = http.get(f"/session/{conv.session_id}/observing_status").json()["data"]
-            assert raw.get("failed", 0) == 0
-            assert client.sessions.get_token_counts(conv.session_id).total_tokens == conv.total()
-            if status == "success":
-                items = client.sessions.get_messages(conv.session_id, format="acontext").items
-                assert {i["session_task_process_status"] for i in items} == {"pending"}
-
-            flag = client.sessions.flush(conv.session_id)
-            assert (flag.status, flag.errmsg) == (0, "")
-            after = client.sessions.messages_observing_status(conv.session_id)
-            assert (after.observed, after.in_process, after.pending) == (count, 0, 0)
+        if tracking:
+            conv = mixed_conversation(client)
+        else:
+            conv = Conv.new(client, disable_task_tracking=True)
+            conv.user("no tracking here")
+            conv.assistant("fine")
+        count = len(conv.ids)
+        before = client.sessions.messages_observing_status(conv.session_id)
+        assert (before.observed, before.in_process, before.pending) == (0, 0, count)
+        assert before.updated_at
+        raw = http.get(f"/session/{conv.session_id}/observing_status").json()["data"]
+        assert raw.get("failed", 0) == 0
+        assert client.sessions.get_token_counts(conv.session_id).total_tokens == conv.total()
+        if tracking:
             items = client.sessions.get_messages(conv.session_id, format="acontext").items
-            assert [i["session_task_process_status"] for i in items] == [status] * count
-            assert client.sessions.get_token_counts(conv.session_id).total_tokens == conv.total()
-            assert client.sessions.flush(conv.session_id).status == 0  # nothing left: still fine
+            assert {i["session_task_process_status"] for i in items} == {"pending"}
 
-        empty = client.sessions.create().id
-        status_empty = client.sessions.messages_observing_status(empty)
-        assert (status_empty.observed, status_empty.in_process, status_empty.pending) == (0, 0, 0)
-        for call in (
-            lambda: client.sessions.flush(str(uuid.uuid4())),
-            lambda: client.sessions.messages_observing_status(str(uuid.uuid4())),
-        ):
-            with pytest.raises(APIError) as exc:
-                call()
-            assert_api_error(exc.value, 404)
+        flag = client.sessions.flush(conv.session_id)
+        assert (flag.status, flag.errmsg) == (0, "")
+        after = client.sessions.messages_observing_status(conv.session_id)
+        assert (after.observed, after.in_process, after.pending) == (count, 0, 0)
+        items = client.sessions.get_messages(conv.session_id, format="acontext").items
+        assert [i["session_task_process_status"] for i in items] == [status] * count
+        assert client.sessions.get_token_counts(conv.session_id).total_tokens == conv.total()
+        assert client.sessions.flush(conv.session_id).status == 0  # nothing left: still fine
+
+
+def test_observing_status_of_an_empty_session(client: acontext.AcontextClient, session_id: str) -> None:
+    """A session without messages observes nothing."""
+    status = client.sessions.messages_observing_status(session_id)
+    assert (status.observed, status.in_process, status.pending) == (0, 0, 0)
+    assert client.sessions.flush(session_id).status == 0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda sdk, sid: sdk.sessions.flush(sid), id="flush"),
+        pytest.param(lambda sdk, sid: sdk.sessions.messages_observing_status(sid), id="observing_status"),
+    ],
+)
+def test_status_and_flush_of_a_missing_or_foreign_session(
+    unreachable: tuple[acontext.AcontextClient, str], call: Callable[[acontext.AcontextClient, str], object]
+) -> None:
+    """flush and observing status of a missing session, or of another project's, are 404."""
+    with pytest.raises(APIError) as exc:
+        call(*unreachable)
+    assert_api_error(exc.value, 404)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,8 +194,8 @@ def test_observing_status_and_flush(worker_stopped: Stack, http: httpx.Client) -
 # --------------------------------------------------------------------------------------------
 
 
-def test_tasks_are_empty(client: acontext.AcontextClient, http: httpx.Client, other: acontext.AcontextClient) -> None:
-    """get_tasks is an empty page, the summary is ""; bad limits 400; missing/foreign session 404."""
+def test_tasks_are_empty(client: acontext.AcontextClient) -> None:
+    """get_tasks is an empty page, the summary is ""."""
     conv = Conv.new(client)
     conv.user("Plan a trip to Rome.")
     tasks = client.sessions.get_tasks(conv.session_id)
@@ -176,15 +204,32 @@ def test_tasks_are_empty(client: acontext.AcontextClient, http: httpx.Client, ot
     assert client.sessions.get_tasks(conv.session_id, limit=200, time_desc=True).items == []
     assert client.sessions.get_session_summary(conv.session_id) == ""
     assert client.sessions.get_session_summary(conv.session_id, limit=5) == ""
-    for bad in (0, 201):
-        with pytest.raises(APIError) as exc:
-            client.sessions.get_tasks(conv.session_id, limit=bad)
-        assert_api_error(exc.value, 400)
-    assert_error_response(http.get(f"/session/{conv.session_id}/task", params={"limit": "x"}), 400)
-    for sdk, sid in ((client, str(uuid.uuid4())), (other, conv.session_id)):
-        with pytest.raises(APIError) as exc:
-            sdk.sessions.get_tasks(sid)
-        assert_api_error(exc.value, 404)
-        with pytest.raises(APIError) as exc:
-            sdk.sessions.get_session_summary(sid)
-        assert_api_error(exc.value, 404)
+
+
+@pytest.mark.parametrize("limit", [0, 201])
+def test_tasks_limit_out_of_range(client: acontext.AcontextClient, session_id: str, limit: int) -> None:
+    """get_tasks takes a limit of 1..200."""
+    with pytest.raises(APIError) as exc:
+        client.sessions.get_tasks(session_id, limit=limit)
+    assert_api_error(exc.value, 400)
+
+
+def test_tasks_limit_not_a_number(http: httpx.Client, session_id: str) -> None:
+    """A non-numeric limit is 400."""
+    assert_error_response(http.get(f"/session/{session_id}/task", params={"limit": "x"}), 400)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda sdk, sid: sdk.sessions.get_tasks(sid), id="get_tasks"),
+        pytest.param(lambda sdk, sid: sdk.sessions.get_session_summary(sid), id="get_session_summary"),
+    ],
+)
+def test_tasks_of_a_missing_or_foreign_session(
+    unreachable: tuple[acontext.AcontextClient, str], call: Callable[[acontext.AcontextClient, str], object]
+) -> None:
+    """Tasks and the summary of a missing session, or of another project's, are 404."""
+    with pytest.raises(APIError) as exc:
+        call(*unreachable)
+    assert_api_error(exc.value, 404)

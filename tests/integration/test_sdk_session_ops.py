@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import acontext
@@ -19,6 +21,7 @@ from tests.integration._helpers import (
     FORMATS,
     assert_api_error,
     assert_error_response,
+    sdk_client,
 )
 from tests.integration._session_conversations import Conv, get_messages, mixed_conversation, text_tokens
 from tests.integration.conftest import Stack, unique_user
@@ -36,8 +39,6 @@ def test_token_counts_match_section_9(client: acontext.AcontextClient) -> None:
     conv = mixed_conversation(client)
     total = client.sessions.get_token_counts(conv.session_id).total_tokens
     assert total == conv.total()
-    for fmt in FORMATS:
-        assert get_messages(client, conv.session_id, None, format=fmt).this_time_tokens == total, fmt
     seen = 0
     cursor = None
     while True:
@@ -54,14 +55,19 @@ def test_token_counts_match_section_9(client: acontext.AcontextClient) -> None:
     assert client.sessions.get_messages(empty).this_time_tokens == 0
 
 
-def test_token_counts_missing_or_foreign_session(
-    client: acontext.AcontextClient, other: acontext.AcontextClient, session_id: str
-) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_this_time_tokens_are_the_same_in_every_format(client: acontext.AcontextClient, fmt: str) -> None:
+    """A whole-session read counts the stored messages' §9 tokens, whatever the output format."""
+    conv = mixed_conversation(client)
+    assert get_messages(client, conv.session_id, None, format=fmt).this_time_tokens == conv.total()
+
+
+def test_token_counts_missing_or_foreign_session(unreachable: tuple[acontext.AcontextClient, str]) -> None:
     """token_counts of a missing or another project's session is 404."""
-    for sdk, sid in ((client, str(uuid.uuid4())), (other, session_id)):
-        with pytest.raises(APIError) as exc:
-            sdk.sessions.get_token_counts(sid)
-        assert_api_error(exc.value, 404)
+    sdk, sid = unreachable
+    with pytest.raises(APIError) as exc:
+        sdk.sessions.get_token_counts(sid)
+    assert_api_error(exc.value, 404)
 
 
 # --------------------------------------------------------------------------------------------
@@ -73,67 +79,88 @@ def _strip_ids(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("id", "session_id", "parent_id")}
 
 
-def test_copy_session(client: acontext.AcontextClient, other: acontext.AcontextClient) -> None:
-    """copy: 23 messages in the same order with new ids, same user/configs, identical items everywhere."""
-    user = unique_user()
-    conv = Conv.new(client, user=user, configs={"agent": "bot", "n": 1})
-    for i in range(7):
-        conv.user(f"question {i}", meta={"i": i})
-        conv.calls((f"call_{i}", "tool", json.dumps({"i": i})))
-        conv.result(f"call_{i}", f"answer {i}")
-    client.sessions.store_message(
-        conv.session_id, blob={"role": "user", "content": [{"type": "text", "text": "anthropic"}]}, format="anthropic"
+@dataclass
+class Copied:
+    """A session of 23 messages (three source formats) and an event, snapshotted, then copied."""
+
+    conv: Conv
+    before: dict[str, Any]  # format -> the source's page before the copy
+    new_id: str
+
+
+@pytest.fixture(scope="module")
+def copied(stack: Stack) -> Iterator[Copied]:
+    """One copy for the module's copy tests: they only read it (building it per case costs 25 stores)."""
+    with sdk_client(stack.api_url, stack.root_key) as client:
+        conv = Conv.new(client, user=unique_user(), configs={"agent": "bot", "n": 1})
+        for i in range(7):
+            conv.user(f"question {i}", meta={"i": i})
+            conv.calls((f"call_{i}", "tool", json.dumps({"i": i})))
+            conv.result(f"call_{i}", f"answer {i}")
+        anthropic_blob: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": "anthropic"}]}
+        client.sessions.store_message(conv.session_id, blob=anthropic_blob, format="anthropic")  # type: ignore[arg-type]
+        gemini_blob: dict[str, Any] = {"role": "model", "parts": [{"text": "gem"}]}
+        client.sessions.store_message(conv.session_id, blob=gemini_blob, format="gemini")  # type: ignore[arg-type]
+        client.sessions.add_event(conv.session_id, TextEvent(text="copied event"))
+        assert client.sessions.flush(conv.session_id).status == 0  # settle conversion states before the snapshot
+        before = {fmt: client.sessions.get_messages(conv.session_id, format=fmt) for fmt in FORMATS}  # type: ignore[arg-type]
+        assert len(before["acontext"].ids) == 23
+        result = client.sessions.copy(conv.session_id)
+        assert result.old_session_id == conv.session_id
+        assert result.new_session_id != conv.session_id
+        yield Copied(conv, before, result.new_session_id)
+
+
+def test_copy_keeps_the_session_settings_and_events(client: acontext.AcontextClient, copied: Copied) -> None:
+    """copy: same user, configs and tracking; the events come along."""
+    source, new = client.sessions.get_configs(copied.conv.session_id), client.sessions.get_configs(copied.new_id)
+    assert new.user_id == source.user_id is not None
+    assert new.configs == {"agent": "bot", "n": 1}
+    assert new.disable_task_tracking == source.disable_task_tracking
+    assert [e.data for e in client.sessions.get_events(copied.new_id).items] == [{"text": "copied event"}]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_copy_reads_like_the_source(client: acontext.AcontextClient, copied: Copied, fmt: str) -> None:
+    """copy: 23 messages in the same order with new ids and identical items, in every format."""
+    copy_page = client.sessions.get_messages(copied.new_id, format=fmt)  # type: ignore[arg-type]
+    source_page = copied.before[fmt]
+    source_ids = copied.before["acontext"].ids
+    assert len(copy_page.ids) == len(source_page.ids)
+    assert not set(copy_page.ids) & set(source_ids), "copied messages must get new ids"
+    assert copy_page.metas == source_page.metas
+    assert (
+        copy_page.this_time_tokens
+        == source_page.this_time_tokens
+        == copied.conv.total() + text_tokens("anthropic") + text_tokens("gem")
     )
-    gemini_blob: dict[str, Any] = {"role": "model", "parts": [{"text": "gem"}]}
-    client.sessions.store_message(conv.session_id, blob=gemini_blob, format="gemini")  # type: ignore[arg-type]
-    client.sessions.add_event(conv.session_id, TextEvent(text="copied event"))
-    assert client.sessions.flush(conv.session_id).status == 0  # settle conversion states before the snapshot
-    before = {fmt: client.sessions.get_messages(conv.session_id, format=fmt) for fmt in FORMATS}  # type: ignore[arg-type]
-    source_ids = before["acontext"].ids
-    assert len(source_ids) == 23
+    if fmt == "acontext":
+        assert [_strip_ids(i) for i in copy_page.items] == [_strip_ids(i) for i in source_page.items]
+        assert all(i["session_id"] == copied.new_id for i in copy_page.items)
+        parents = [i["parent_id"] for i in copy_page.items]
+        assert parents == [None, *copy_page.ids[:-1]], "parent chain must be remapped"
+    else:
+        assert copy_page.items == source_page.items
 
-    result = client.sessions.copy(conv.session_id)
-    assert result.old_session_id == conv.session_id
-    assert result.new_session_id != conv.session_id
-    new_id = result.new_session_id
 
-    src_session, new_session = client.sessions.get_configs(conv.session_id), client.sessions.get_configs(new_id)
-    assert new_session.user_id == src_session.user_id is not None
-    assert new_session.configs == {"agent": "bot", "n": 1}
-    assert new_session.disable_task_tracking == src_session.disable_task_tracking
-
-    for fmt in FORMATS:
-        copy_page = client.sessions.get_messages(new_id, format=fmt)  # type: ignore[arg-type]
-        source_page = before[fmt]
-        assert len(copy_page.ids) == len(source_page.ids)
-        assert not set(copy_page.ids) & set(source_ids), "copied messages must get new ids"
-        assert copy_page.metas == source_page.metas
-        assert (
-            copy_page.this_time_tokens
-            == source_page.this_time_tokens
-            == conv.total() + text_tokens("anthropic") + text_tokens("gem")
-        )
-        if fmt == "acontext":
-            assert [_strip_ids(i) for i in copy_page.items] == [_strip_ids(i) for i in source_page.items]
-            assert all(i["session_id"] == new_id for i in copy_page.items)
-            parents = [i["parent_id"] for i in copy_page.items]
-            assert parents == [None, *copy_page.ids[:-1]], "parent chain must be remapped"
-        else:
-            assert copy_page.items == source_page.items, fmt
-    assert [e.data for e in client.sessions.get_events(new_id).items] == [{"text": "copied event"}]
-
-    # the source is unchanged, and the copy is independent
+def test_copy_is_independent_of_the_source(client: acontext.AcontextClient, copied: Copied) -> None:
+    """A store into a (second) copy leaves the source unchanged."""
+    source_id = copied.conv.session_id
+    new_id = client.sessions.copy(source_id).new_session_id
     client.sessions.store_message(new_id, blob={"role": "user", "content": "only in the copy"})
-    after = client.sessions.get_messages(conv.session_id, format="acontext")
-    assert after.ids == source_ids
-    assert after.items == before["acontext"].items
+    after = client.sessions.get_messages(source_id, format="acontext")
+    assert after.ids == copied.before["acontext"].ids
+    assert after.items == copied.before["acontext"].items
     copy_now = client.sessions.get_messages(new_id, format="openai")
     assert copy_now.items[-1] == {"role": "user", "content": "only in the copy"}
 
-    for sdk, sid in ((other, conv.session_id), (client, str(uuid.uuid4()))):
-        with pytest.raises(APIError) as exc:
-            sdk.sessions.copy(sid)
-        assert_api_error(exc.value, 404)
+
+def test_copy_of_a_missing_or_foreign_session(unreachable: tuple[acontext.AcontextClient, str]) -> None:
+    """Copying a missing session, or another project's, is 404."""
+    sdk, sid = unreachable
+    with pytest.raises(APIError) as exc:
+        sdk.sessions.copy(sid)
+    assert_api_error(exc.value, 404)
 
 
 def test_copy_too_large(client: acontext.AcontextClient, stack: Stack) -> None:
@@ -180,43 +207,77 @@ def test_copy_too_large(client: acontext.AcontextClient, stack: Stack) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_patch_message_meta(client: acontext.AcontextClient, other: acontext.AcontextClient) -> None:
-    """Shallow merge, null deletes, the whole meta returned and reflected in metas; 404s otherwise."""
+def _patched(client: acontext.AcontextClient) -> tuple[Conv, list[str], dict[str, Any]]:
+    """Two messages whose meta was patched: (conversation, ids, the first one's merged meta)."""
     conv = Conv.new(client)
     first = conv.user("one", meta={"keep": 1, "drop": "x", "nested": {"a": 1}})
     second = conv.assistant("two")
     merged = client.sessions.patch_message_meta(
         conv.session_id, first, meta={"drop": None, "nested": {"b": 2}, "new": [1, 2]}
     )
-    assert merged == {"keep": 1, "nested": {"b": 2}, "new": [1, 2]}
     assert client.sessions.patch_message_meta(conv.session_id, second, meta={"tag": "t"}) == {"tag": "t"}
     assert client.sessions.patch_message_meta(conv.session_id, second, meta={"absent": None}) == {"tag": "t"}
-    for fmt in FORMATS:
-        page = client.sessions.get_messages(conv.session_id, format=fmt)  # type: ignore[arg-type]
-        assert page.metas == [merged, {"tag": "t"}], fmt
+    return conv, [first, second], merged
+
+
+def test_patch_message_meta(client: acontext.AcontextClient) -> None:
+    """Shallow merge, null deletes, the whole meta returned; system meta untouched."""
+    conv, _, merged = _patched(client)
+    assert merged == {"keep": 1, "nested": {"b": 2}, "new": [1, 2]}
     acx = client.sessions.get_messages(conv.session_id, format="acontext")
     assert [item["meta"] for item in acx.items] == [merged, {"tag": "t"}]
     assert acx.items[0]["system_meta"]["source_format"] == "openai"  # system meta untouched
 
-    attempts = [
-        (client, conv.session_id, str(uuid.uuid4())),  # unknown message
-        (client, client.sessions.create().id, first),  # message of another session
-        (client, str(uuid.uuid4()), first),  # unknown session
-        (other, conv.session_id, first),  # another project
-    ]
-    for sdk, sid, mid in attempts:
-        with pytest.raises(APIError) as exc:
-            sdk.sessions.patch_message_meta(sid, mid, meta={"x": 1})
-        assert_api_error(exc.value, 404)
-    assert client.sessions.get_messages(conv.session_id).metas == [merged, {"tag": "t"}]
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_patched_meta_reads_back_in_every_format(client: acontext.AcontextClient, fmt: str) -> None:
+    """The patched metas are the page's metas in every format."""
+    conv, _, merged = _patched(client)
+    page = client.sessions.get_messages(conv.session_id, format=fmt)  # type: ignore[arg-type]
+    assert page.metas == [merged, {"tag": "t"}]
 
 
-def test_patch_message_meta_validation(client: acontext.AcontextClient, http: httpx.Client) -> None:
-    """meta must be an object; bad ids are 400."""
+@pytest.mark.parametrize(
+    "target",
+    ["unknown-message", "message-of-another-session", "unknown-session", "other-project"],
+)
+def test_patch_message_meta_of_an_unreachable_message(
+    client: acontext.AcontextClient, other: acontext.AcontextClient, target: str
+) -> None:
+    """A message that is not in the session (or a session that is not the caller's) is 404; nothing changes."""
+    conv = Conv.new(client)
+    mid = conv.user("one", meta={"keep": 1})
+    sdk, sid, message = {
+        "unknown-message": (client, conv.session_id, str(uuid.uuid4())),
+        "message-of-another-session": (client, client.sessions.create().id, mid),
+        "unknown-session": (client, str(uuid.uuid4()), mid),
+        "other-project": (other, conv.session_id, mid),
+    }[target]
+    with pytest.raises(APIError) as exc:
+        sdk.sessions.patch_message_meta(sid, message, meta={"x": 1})
+    assert_api_error(exc.value, 404)
+    assert client.sessions.get_messages(conv.session_id).metas == [{"keep": 1}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-meta"),
+        pytest.param({"meta": None}, id="null"),
+        pytest.param({"meta": [1]}, id="list"),
+        pytest.param({"meta": "s"}, id="string"),
+    ],
+)
+def test_patch_message_meta_must_be_an_object(
+    client: acontext.AcontextClient, http: httpx.Client, body: dict[str, Any]
+) -> None:
+    """meta must be an object (400); nothing changes."""
     conv = Conv.new(client)
     mid = conv.user("x")
-    path = f"/session/{conv.session_id}/messages/{mid}/meta"
-    for body in ({}, {"meta": None}, {"meta": [1]}, {"meta": "s"}):
-        assert_error_response(http.patch(path, json=body), 400)
-    assert_error_response(http.patch(f"/session/{conv.session_id}/messages/nope/meta", json={"meta": {}}), 400)
+    assert_error_response(http.patch(f"/session/{conv.session_id}/messages/{mid}/meta", json=body), 400)
     assert client.sessions.get_messages(conv.session_id).metas == [{}]
+
+
+def test_patch_message_meta_bad_message_id(http: httpx.Client, session_id: str) -> None:
+    """A message id that is not a UUID is 400."""
+    assert_error_response(http.patch(f"/session/{session_id}/messages/nope/meta", json={"meta": {}}), 400)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import acontext
@@ -17,7 +16,7 @@ from tests.integration.conftest import Stack, unique_user
 pytestmark = pytest.mark.integration
 
 
-def _list_all(client: acontext.AcontextClient, **kwargs: Any) -> list[str]:
+def list_all(client: acontext.AcontextClient, **kwargs: Any) -> list[str]:
     """Every session id of a listing, following cursors."""
     ids: list[str] = []
     cursor = None
@@ -132,12 +131,12 @@ def test_list_filters_by_user(client: acontext.AcontextClient) -> None:
     mine = [client.sessions.create(user=alice).id for _ in range(2)]
     theirs = client.sessions.create(user=bob).id
     client.sessions.create()
-    assert _list_all(client, user=alice) == mine
-    assert _list_all(client, user=bob) == [theirs]
-    assert _list_all(client, user=unique_user()) == []
+    assert list_all(client, user=alice) == mine
+    assert list_all(client, user=bob) == [theirs]
+    assert list_all(client, user=unique_user()) == []
 
 
-def test_list_filter_by_configs(client: acontext.AcontextClient, http: httpx.Client) -> None:
+def test_list_filter_by_configs(client: acontext.AcontextClient) -> None:
     """filter_by_configs is JSON containment: partial, nested, type-sensitive; null configs never match."""
     tag = uuid.uuid4().hex
     user = unique_user()
@@ -146,14 +145,18 @@ def test_list_filter_by_configs(client: acontext.AcontextClient, http: httpx.Cli
     client.sessions.create()
     client.sessions.create(configs={"tag": tag.upper()})
 
-    assert _list_all(client, filter_by_configs={"tag": tag}) == [s1, s2]
-    assert _list_all(client, filter_by_configs={"tag": tag, "agent": "bot1"}) == [s1]
-    assert _list_all(client, filter_by_configs={"tag": tag, "nested": {"k": 1}}) == [s1]
-    assert _list_all(client, filter_by_configs={"tag": tag, "nested": {"k": "1"}}) == []
-    assert _list_all(client, filter_by_configs={"tag": tag}, user=user) == [s2]
-    assert _list_all(client, filter_by_configs={"tag": tag}, time_desc=True) == [s2, s1]
-    for bad in ("not json", "[1]", '"tag"'):
-        assert_error_response(http.get("/session", params={"filter_by_configs": bad}), 400)
+    assert list_all(client, filter_by_configs={"tag": tag}) == [s1, s2]
+    assert list_all(client, filter_by_configs={"tag": tag, "agent": "bot1"}) == [s1]
+    assert list_all(client, filter_by_configs={"tag": tag, "nested": {"k": 1}}) == [s1]
+    assert list_all(client, filter_by_configs={"tag": tag, "nested": {"k": "1"}}) == []
+    assert list_all(client, filter_by_configs={"tag": tag}, user=user) == [s2]
+    assert list_all(client, filter_by_configs={"tag": tag}, time_desc=True) == [s2, s1]
+
+
+@pytest.mark.parametrize("bad", ["not json", "[1]", '"tag"'])
+def test_list_bad_filter_by_configs(http: httpx.Client, bad: str) -> None:
+    """filter_by_configs must be a JSON object."""
+    assert_error_response(http.get("/session", params={"filter_by_configs": bad}), 400)
 
 
 @pytest.mark.parametrize("limit", [0, 201, -1])
@@ -169,42 +172,58 @@ def test_list_limit_not_a_number(http: httpx.Client) -> None:
     assert_error_response(http.get("/session", params={"limit": "abc"}), 400)
 
 
-def test_list_default_limit_and_cursor_walk(client: acontext.AcontextClient) -> None:
-    """Default page size is 20; cursor walks in both directions cover every session exactly once."""
+@pytest.fixture(scope="module")
+def listed(stack: Stack) -> tuple[str, list[str]]:
+    """A user with 23 sessions, for the listing walks (they only read): (user, session ids in creation order)."""
     user = unique_user()
-    created = [client.sessions.create(user=user).id for _ in range(23)]
+    with sdk_client(stack.api_url, stack.root_key) as client:
+        return user, [client.sessions.create(user=user).id for _ in range(23)]
 
+
+def test_list_default_limit(client: acontext.AcontextClient, listed: tuple[str, list[str]]) -> None:
+    """The default page size is 20."""
+    user, created = listed
     first = client.sessions.list(user=user)
     assert [s.id for s in first.items] == created[:20]
     assert first.has_more is True
     assert first.next_cursor
 
-    for limit in (1, 2, 7, 200):
-        for desc in (False, True):
-            seen: list[str] = []
-            cursor = None
-            pages = 0
-            while True:
-                page = client.sessions.list(user=user, limit=limit, cursor=cursor, time_desc=desc)
-                pages += 1
-                assert len(page.items) <= limit
-                seen.extend(s.id for s in page.items)
-                if not page.has_more:
-                    assert not page.next_cursor
-                    break
-                assert len(page.items) == limit
-                assert page.next_cursor
-                cursor = page.next_cursor
-            assert seen == (created[::-1] if desc else created), (limit, desc)
-            assert pages == -(-23 // limit)
+
+@pytest.mark.parametrize("desc", [False, True], ids=["oldest-first", "newest-first"])
+@pytest.mark.parametrize("limit", [1, 2, 7, 200])
+def test_list_cursor_walk(
+    client: acontext.AcontextClient, listed: tuple[str, list[str]], limit: int, desc: bool
+) -> None:
+    """A cursor walk covers every session exactly once, in order, in full pages."""
+    user, created = listed
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = client.sessions.list(user=user, limit=limit, cursor=cursor, time_desc=desc)
+        pages += 1
+        assert len(page.items) <= limit
+        seen.extend(s.id for s in page.items)
+        if not page.has_more:
+            assert not page.next_cursor
+            break
+        assert len(page.items) == limit
+        assert page.next_cursor
+        cursor = page.next_cursor
+    assert seen == (created[::-1] if desc else created)
+    assert pages == -(-23 // limit)
 
 
-def test_list_bad_cursor(client: acontext.AcontextClient, http: httpx.Client, session_id: str) -> None:
-    """A cursor that is garbage, or was issued by the messages listing, is 400."""
-    for bad in ("garbage!", "Zm9vfGJhcg", "x" * 10):
-        with pytest.raises(APIError) as exc:
-            client.sessions.list(cursor=bad)
-        assert_api_error(exc.value, 400)
+@pytest.mark.parametrize("bad", ["garbage!", "Zm9vfGJhcg", "x" * 10])
+def test_list_bad_cursor(client: acontext.AcontextClient, bad: str) -> None:
+    """A cursor that is not one the listing issued is 400."""
+    with pytest.raises(APIError) as exc:
+        client.sessions.list(cursor=bad)
+    assert_api_error(exc.value, 400)
+
+
+def test_list_refuses_a_messages_cursor(client: acontext.AcontextClient, http: httpx.Client, session_id: str) -> None:
+    """A cursor issued by the messages listing is 400 for the sessions listing."""
     for _ in range(2):
         http.post(f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": "hi"}})
     message_cursor = http.get(f"/session/{session_id}/messages", params={"limit": 1}).json()["data"]["next_cursor"]
@@ -238,106 +257,26 @@ def test_configs_update_and_patch(client: acontext.AcontextClient) -> None:
     assert client.sessions.patch_configs(fresh.id, configs={"k": "v"}) == {"k": "v"}
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-configs"),
+        pytest.param({"configs": None}, id="null"),
+        pytest.param({"configs": [1]}, id="list"),
+        pytest.param({"configs": "x"}, id="string"),
+    ],
+)
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
-def test_configs_body_must_be_an_object(http: httpx.Client, session_id: str, method: str) -> None:
-    """configs missing, null or not an object is 400; over 64 KB is 413."""
-    path = f"/session/{session_id}/configs"
-    for body in ({}, {"configs": None}, {"configs": [1]}, {"configs": "x"}):
-        assert_error_response(http.request(method, path, json=body), 400)
-    assert_error_response(http.request(method, path, json={"configs": {"big": "x" * 70_000}}), 413)
+def test_configs_body_must_be_an_object(http: httpx.Client, session_id: str, method: str, body: Any) -> None:
+    """configs missing, null or not an object is 400."""
+    assert_error_response(http.request(method, f"/session/{session_id}/configs", json=body), 400)
 
 
-def test_delete(client: acontext.AcontextClient) -> None:
-    """After delete, every session call is 404 and the session is gone from the listing."""
-    user = unique_user()
-    session = client.sessions.create(user=user)
-    client.sessions.store_message(session.id, blob={"role": "user", "content": "bye"})
-    client.sessions.delete(session.id)
-
-    calls: list[Callable[[], object]] = [
-        lambda: client.sessions.get_messages(session.id),
-        lambda: client.sessions.store_message(session.id, blob={"role": "user", "content": "x"}),
-        lambda: client.sessions.delete(session.id),
-        lambda: client.sessions.get_configs(session.id),
-        lambda: client.sessions.update_configs(session.id, configs={"a": 1}),
-        lambda: client.sessions.patch_configs(session.id, configs={"a": 1}),
-    ]
-    for call in calls:
-        with pytest.raises(APIError) as exc:
-            call()
-        assert_api_error(exc.value, 404)
-    assert _list_all(client, user=user) == []
-
-
-def test_invalid_session_id_in_path(http: httpx.Client) -> None:
-    """A path id that is not a UUID is 400 on every session route."""
-    for method, path in (
-        ("GET", "/session/nope/configs"),
-        ("DELETE", "/session/nope"),
-        ("GET", "/session/nope/messages"),
-        ("POST", "/session/nope/messages"),
-    ):
-        body = {"blob": {"role": "user", "content": "x"}} if method == "POST" else None
-        assert_error_response(http.request(method, path, json=body), 400)
-
-
-@pytest.mark.parametrize("key", ["sk-ac-wrong-key", "not-even-prefixed", "sk-ac-"])
-def test_bad_key(stack: Stack, key: str) -> None:
-    """A wrong key is 401 on ping, list and create."""
-    with sdk_client(stack.api_url, key) as client:
-        for call in (client.ping, client.sessions.list, client.sessions.create):
-            with pytest.raises(APIError) as exc:
-                call()
-            assert_api_error(exc.value, 401)
-            assert exc.value.payload == {"code": 401, "msg": "Unauthorized"}
-
-
-def test_missing_or_malformed_authorization(stack: Stack) -> None:
-    """No header, or a non-Bearer scheme, is 401 with the upstream body."""
-    for headers in ({}, {"Authorization": stack.root_key}, {"Authorization": f"Token {stack.root_key}"}):
-        response = httpx.get(f"{stack.api_url}/ping", headers=headers)
-        assert response.status_code == 401, (headers, response.text)
-        assert response.json() == {"code": 401, "msg": "Unauthorized"}
-
-
-def test_other_project_gets_404_everywhere(
-    client: acontext.AcontextClient, other: acontext.AcontextClient, stack: Stack, other_project_key: str
-) -> None:
-    """Another project's session answers exactly like a missing one, and stays intact."""
-    user = unique_user()
-    session = client.sessions.create(user=user, configs={"owner": "root"})
-    client.sessions.store_message(session.id, blob={"role": "user", "content": "secret"})
-    missing = str(uuid.uuid4())
-
-    def attempts(sid: str) -> list[Any]:
-        return [
-            lambda: other.sessions.get_configs(sid),
-            lambda: other.sessions.update_configs(sid, configs={"owner": "other"}),
-            lambda: other.sessions.patch_configs(sid, configs={"owner": "other"}),
-            lambda: other.sessions.get_messages(sid),
-            lambda: other.sessions.get_messages(sid, format="acontext", limit=1),
-            lambda: other.sessions.store_message(sid, blob={"role": "user", "content": "intrusion"}),
-            lambda: other.sessions.delete(sid),
-        ]
-
-    for foreign, absent in zip(attempts(session.id), attempts(missing), strict=True):
-        with pytest.raises(APIError) as exc_foreign:
-            foreign()
-        with pytest.raises(APIError) as exc_absent:
-            absent()
-        assert_api_error(exc_foreign.value, 404)
-        assert_api_error(exc_absent.value, 404)
-        foreign_body = str(exc_foreign.value.payload).replace(session.id, "<id>")
-        assert foreign_body == str(exc_absent.value.payload).replace(missing, "<id>")
-
-    assert session.id not in _list_all(other)
-    assert _list_all(other, user=user) == []
-    assert client.sessions.get_configs(session.id).configs == {"owner": "root"}
-    page = client.sessions.get_messages(session.id)
-    assert page.items == [{"role": "user", "content": "secret"}]
-    # Session ids live per project: the other project may use the same id, which reveals nothing.
-    assert other.sessions.create(use_uuid=session.id).id == session.id
-    assert client.sessions.get_messages(session.id).items == [{"role": "user", "content": "secret"}]
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_configs_too_large(http: httpx.Client, session_id: str, method: str) -> None:
+    """configs over 64 KB are 413."""
+    body = {"configs": {"big": "x" * 70_000}}
+    assert_error_response(http.request(method, f"/session/{session_id}/configs", json=body), 413)
 
 
 async def test_async_client_session_lifecycle(stack: Stack) -> None:

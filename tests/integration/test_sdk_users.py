@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import acontext
 import httpx
@@ -136,12 +137,19 @@ def test_unaddressable_identifiers(client: acontext.AcontextClient) -> None:
     assert client.users.get_resources("ls").counts.sessions_count == 1
 
 
-def test_unknown_user_is_404(client: acontext.AcontextClient) -> None:
+USER_CALLS: list[Any] = [
+    pytest.param(lambda sdk, name: sdk.users.get_resources(name), id="get_resources"),
+    pytest.param(lambda sdk, name: sdk.users.delete(name), id="delete"),
+]
+UserCall = Callable[[acontext.AcontextClient, str], object]
+
+
+@pytest.mark.parametrize("call", USER_CALLS)
+def test_unknown_user_is_404(client: acontext.AcontextClient, call: UserCall) -> None:
     """get_resources and delete of an identifier nobody used: 404."""
-    for call in (client.users.get_resources, client.users.delete):
-        with pytest.raises(APIError) as info:
-            call("nobody")
-        assert_api_error(info.value, 404)
+    with pytest.raises(APIError) as info:
+        call(client, "nobody")
+    assert_api_error(info.value, 404)
 
 
 def test_delete_removes_everything_the_user_owns(
@@ -187,16 +195,16 @@ def test_delete_removes_everything_the_user_owns(
     assert client.users.get_resources(name).counts.sessions_count == 1
 
 
-def test_other_projects_users_are_invisible(client: acontext.AcontextClient, stack: Stack) -> None:
+@pytest.mark.parametrize("call", USER_CALLS)
+def test_other_projects_users_are_invisible(client: acontext.AcontextClient, stack: Stack, call: UserCall) -> None:
     """Another project neither lists, counts nor deletes this project's users."""
     name = f"private-{uuid.uuid4().hex[:6]}"
     client.sessions.create(user=name)
     with sdk_client(stack.api_url, new_project_key(stack.database_url, "stranger")) as stranger:
         assert stranger.users.list().items == []
-        for call in (stranger.users.get_resources, stranger.users.delete):
-            with pytest.raises(APIError) as info:
-                call(name)
-            assert_api_error(info.value, 404)
+        with pytest.raises(APIError) as info:
+            call(stranger, name)
+        assert_api_error(info.value, 404)
         stranger.sessions.create(user=name)  # the same identifier there is another user
         stranger.users.delete(name)
     assert client.users.get_resources(name).counts.sessions_count == 1
