@@ -29,7 +29,11 @@ from acx.limits import decode_untrusted
 from acx_gateway.envelope import ApiError
 from acx_gateway.state import gateway_state
 
-__all__ = ["GatewayRequest"]
+__all__ = ["OFF_LOOP_ABOVE_BYTES", "GatewayRequest"]
+
+#: Bodies larger than this are decoded in a worker thread: decoding (and walking) megabytes of JSON
+#: takes long enough to hold every other request of the process.
+OFF_LOOP_ABOVE_BYTES = 1 << 20
 
 _DISCONNECTED = "client disconnected prematurely"  # Litestar's detail for an `http.disconnect` mid-body
 
@@ -45,7 +49,9 @@ class GatewayRequest(Request[Any, Any, Any]):
         """
         state = self._connection_state
         if state.json is Empty:
-            state.json = decode_untrusted(await self.body() or b"null")
+            body = await self.body() or b"null"
+            large = len(body) > OFF_LOOP_ABOVE_BYTES
+            state.json = await asyncio.to_thread(decode_untrusted, body) if large else decode_untrusted(body)
         return state.json
 
     async def stream(self) -> AsyncGenerator[bytes, None]:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody
 
 from acx import codecs, rendering, tokens
 from acx.errors import InvalidRequestError
 from acx.model import Message
 from acx_gateway.dependencies import PAGE_DEPENDENCIES, SESSION_DEPENDENCIES, Connection, Paging, ProjectId, SessionId
-from acx_gateway.envelope import Envelope, envelope, error_responses
+from acx_gateway.envelope import Envelope, envelope, envelope_bytes, error_responses, json_response
 from acx_gateway.pages import edit_page, read_session_page
 from acx_gateway.params import ProviderQuery, parse_choice
+from acx_gateway.request import OFF_LOOP_ABOVE_BYTES
 
 __all__ = ["ConvertController", "RequestViewController"]
 
@@ -92,11 +94,23 @@ class ConvertController(Controller):
     path = "/convert"
 
     @post("/", status_code=200, responses=error_responses(400))
-    async def convert(self, data: JSONBody[ConvertBody | None] = None) -> Envelope[Any]:
+    async def convert(
+        self, request: Request[Any, Any, Any], data: JSONBody[ConvertBody | None] = None
+    ) -> Response[Envelope[Any]]:
         """Convert `input` (a conversation in `from` format) to the `to` format's request shape."""
         body = data or ConvertBody()
         source = _provider_format("from", body.source_format)
         target = _provider_format("to", body.target_format)
         if body.input is None:
             raise InvalidRequestError("invalid_body", "input is required")
-        return envelope(codecs.convert(source, target, body.input))
+        if len(await request.body()) > OFF_LOOP_ABOVE_BYTES:
+            # Seconds of pure computation for a conversation of megabytes: off the event loop, so
+            # every other request of this process is still answered meanwhile.
+            encoded = await asyncio.to_thread(_converted, source, target, body.input)
+            return json_response(encoded)  # type: ignore[return-value]  # the same envelope, encoded
+        return Response(envelope(codecs.convert(source, target, body.input)))
+
+
+def _converted(source: codecs.ProviderFormat, target: codecs.ProviderFormat, conversation: Any) -> bytes:
+    """The encoded success envelope of a conversion."""
+    return envelope_bytes(codecs.convert(source, target, conversation))
