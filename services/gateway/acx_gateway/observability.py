@@ -94,12 +94,19 @@ _children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 _MAX_CACHED = 4096
 
 
+# Methods are labelled by name only when HTTP defines them: a client may send any token as a method,
+# and every distinct label value is a series kept for ever (2 000 made-up methods added 34 000
+# lines to /metrics).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
 def _series(route: str, method: str, status: int) -> tuple[Any, Any]:
+    method = method if method in _METHODS else "other"
     key = (route, method, status)
     found = _children.get(key)
     if found is None:
         found = (metrics.HTTP_REQUESTS.labels(route, method, str(status)), metrics.HTTP_DURATION.labels(route, method))
-        if len(_children) < _MAX_CACHED:  # odd methods from clients must not grow it without bound
+        if len(_children) < _MAX_CACHED:
             _children[key] = found
     return found
 
