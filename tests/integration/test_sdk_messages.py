@@ -4,6 +4,7 @@ out, the store response, acontext items, meta."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import acontext
 import httpx
@@ -29,24 +30,23 @@ from tests.integration._message_cases import (
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("source", list(CONVERSATIONS))
-def test_store_and_read_in_every_format(client: acontext.AcontextClient, source: str) -> None:
-    """A conversation stored in `source` reads back in all four formats with roles, text and tools intact."""
+def test_store_and_read_in_every_format(client: acontext.AcontextClient, source: str, fmt: str) -> None:
+    """A conversation stored in `source` reads back in `fmt` with roles, text and tools intact."""
     conversation = CONVERSATIONS[source]
     session_id = new_session(client)
     ids = [client.sessions.store_message(session_id, blob=blob, format=source).id for blob, _ in conversation]  # type: ignore[arg-type]
-    expects = [exp for _, exp in conversation]
-    for fmt in FORMATS:
-        page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
-        assert page.ids == ids, fmt
-        assert page.metas == [{}] * len(ids)
-        assert page.has_more is False
-        assert not page.next_cursor
-        assert page.edit_at_message_id == ids[-1]
-        assert page.this_time_tokens > 0
-        if fmt == source and fmt != "acontext":
-            assert json.dumps(page.items) == json.dumps([blob for blob, _ in conversation]), "not verbatim"
-        check_items(fmt, page.items, expects)
+    page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
+    assert page.ids == ids
+    assert page.metas == [{}] * len(ids)
+    assert page.has_more is False
+    assert not page.next_cursor
+    assert page.edit_at_message_id == ids[-1]
+    assert page.this_time_tokens > 0
+    if fmt == source and fmt != "acontext":
+        assert json.dumps(page.items) == json.dumps([blob for blob, _ in conversation]), "not verbatim"
+    check_items(fmt, page.items, [exp for _, exp in conversation])
 
 
 def test_store_response_shape(client: acontext.AcontextClient, http: httpx.Client) -> None:
@@ -121,7 +121,8 @@ def test_acontext_items_are_full_messages(client: acontext.AcontextClient) -> No
     assert "__user_meta__" not in json.dumps(page.items)
 
 
-def test_pydantic_blob_with_nulls(client: acontext.AcontextClient) -> None:
+@pytest.mark.parametrize("fmt", ["anthropic", "gemini", "acontext"])
+def test_pydantic_blob_with_nulls(client: acontext.AcontextClient, fmt: str) -> None:
     """An OpenAI ChatCompletionMessage model (dumped with nulls by the SDK) is accepted and converts."""
     message = openai.types.chat.ChatCompletionMessage(
         role="assistant",
@@ -137,30 +138,31 @@ def test_pydantic_blob_with_nulls(client: acontext.AcontextClient) -> None:
     session_id = new_session(client)
     stored = client.sessions.store_message(session_id, blob=message)  # type: ignore[arg-type]
     assert stored.role == "assistant"
-    for fmt in ("anthropic", "gemini", "acontext"):
-        page = client.sessions.get_messages(session_id, format=fmt)
-        validate_items(fmt, page.items)
-        assert [(n, a) for _, n, a in turn_of(fmt, page.items[0]).calls] == [("lookup", {"id": 7})]
+    page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
+    validate_items(fmt, page.items)
+    assert [(n, a) for _, n, a in turn_of(fmt, page.items[0]).calls] == [("lookup", {"id": 7})]
 
 
-def test_meta_round_trip(client: acontext.AcontextClient, http: httpx.Client) -> None:
-    """User meta round-trips exactly (nested, floats, bools, unicode) in every format; {} when absent."""
-    meta = {
-        "nested": {"a": [1, 2, {"b": None}], "deep": {"deeper": {"x": "y"}}},
-        "float": 1.25,
-        "tiny": 1e-9,
-        "neg": -0.5,
-        "int": 12345678901,
-        "yes": True,
-        "no": False,
-        "none": None,
-        "unicode": "héllo 世界 🚀 <&>",
-        "empty": {},
-        "list": [],
-    }
+META: dict[str, Any] = {
+    "nested": {"a": [1, 2, {"b": None}], "deep": {"deeper": {"x": "y"}}},
+    "float": 1.25,
+    "tiny": 1e-9,
+    "neg": -0.5,
+    "int": 12345678901,
+    "yes": True,
+    "no": False,
+    "none": None,
+    "unicode": "héllo 世界 🚀 <&>",
+    "empty": {},
+    "list": [],
+}
+
+
+def _store_metas(client: acontext.AcontextClient, http: httpx.Client) -> str:
+    """A session of four messages: with META, without meta, with a null meta, with {}."""
     session_id = new_session(client)
-    with_meta = client.sessions.store_message(session_id, blob={"role": "user", "content": "a"}, meta=meta)
-    assert with_meta.meta == meta
+    with_meta = client.sessions.store_message(session_id, blob={"role": "user", "content": "a"}, meta=META)
+    assert with_meta.meta == META
     without = client.sessions.store_message(session_id, blob={"role": "assistant", "content": "b"})
     assert without.meta == {}
     null_meta = store_raw(http, session_id, {"role": "user", "content": "c"}, meta=None)
@@ -168,23 +170,40 @@ def test_meta_round_trip(client: acontext.AcontextClient, http: httpx.Client) ->
     assert null_meta.json()["data"]["meta"] == {}
     empty = client.sessions.store_message(session_id, blob={"role": "user", "content": "d"}, meta={})
     assert empty.meta == {}
-    expected = [meta, {}, {}, {}]
-    for fmt in FORMATS:
-        page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
-        assert page.metas == expected, fmt
-        assert len(page.items) == 4
-        if fmt == "acontext":
-            assert [item["meta"] for item in page.items] == expected
+    return session_id
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_meta_round_trip(client: acontext.AcontextClient, http: httpx.Client, fmt: str) -> None:
+    """User meta round-trips exactly (nested, floats, bools, unicode) in every format; {} when absent."""
+    session_id = _store_metas(client, http)
+    expected = [META, {}, {}, {}]
+    page = client.sessions.get_messages(session_id, format=fmt)  # type: ignore[arg-type]
+    assert page.metas == expected
+    assert len(page.items) == 4
+    if fmt == "acontext":
+        assert [item["meta"] for item in page.items] == expected
+
+
+def test_meta_keeps_json_number_types(client: acontext.AcontextClient, http: httpx.Client) -> None:
+    """Floats stay floats and integers integers on the wire."""
+    session_id = _store_metas(client, http)
     raw = http.get(f"/session/{session_id}/messages", params={"format": "openai"}).json()
-    assert raw["data"]["metas"][0] == meta
+    assert raw["data"]["metas"][0] == META
     assert isinstance(raw["data"]["metas"][0]["float"], float)
     assert isinstance(raw["data"]["metas"][0]["int"], int)
 
 
-def test_meta_validation(http: httpx.Client, session_id: str) -> None:
+@pytest.mark.parametrize(
+    ("meta", "status"),
+    [
+        pytest.param([1, 2], 400, id="list"),
+        pytest.param("text", 400, id="string"),
+        pytest.param(3, 400, id="number"),
+        pytest.param({"blob": "x" * 70_000}, 413, id="over-64KB"),
+    ],
+)
+def test_meta_validation(http: httpx.Client, session_id: str, meta: Any, status: int) -> None:
     """meta must be an object (400) of at most 64 KB (413); nothing is stored."""
-    for bad in ([1, 2], "text", 3):
-        assert_error_response(store_raw(http, session_id, {"role": "user", "content": "x"}, meta=bad), 400)
-    too_big = {"blob": "x" * 70_000}
-    assert_error_response(store_raw(http, session_id, {"role": "user", "content": "x"}, meta=too_big), 413)
+    assert_error_response(store_raw(http, session_id, {"role": "user", "content": "x"}, meta=meta), status)
     assert message_count(http, session_id) == 0
