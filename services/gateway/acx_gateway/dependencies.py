@@ -5,11 +5,12 @@
     session_id         its storage key (ids live per project: `acx.db.sessions.session_key`),
                        what every per-session query takes
     paging             the page and edit parameters of a session read (`acx_gateway.pages`)
+    keyset             `limit`, `cursor` and `time_desc` of another list of a session (events, tasks)
     conn               a pooled database connection, returned to the pool once the handler is done
 
 Litestar resolves providers of the same depth concurrently in an anyio task group, which costs
 about 130 µs a request (measured: more than a cached page read spends in its handler). So the
-providers form a chain, project_id → public_session_id → session_id → paging → conn, that
+providers form a chain, project_id → public_session_id → session_id → paging (or keyset) → conn, that
 Litestar resolves one after another for about 10 µs each: each provider of `conn` follows the last key its routes have,
 without using its value.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from litestar import Request
 from litestar.di import NamedDependency, Provide
@@ -28,7 +29,7 @@ from acx.db.pool import Conn
 from acx.db.sessions import session_key
 from acx_gateway.auth import project_id_of
 from acx_gateway.pages import PageQuery, provide_page_query
-from acx_gateway.params import parse_uuid
+from acx_gateway.params import Cursor, PageLimit, TimeDesc, is_true, parse_uuid
 from acx_gateway.state import gateway_state
 
 __all__ = [
@@ -36,12 +37,15 @@ __all__ = [
     "PAGE_DEPENDENCIES",
     "SESSION_DEPENDENCIES",
     "Connection",
+    "Keyset",
+    "KeysetQuery",
     "Paging",
     "ProjectId",
     "PublicSessionId",
     "SessionId",
     "SessionPath",
     "connection",
+    "keyset_dependencies",
     "paged_connection",
     "provide_project_id",
     "provide_public_session_id",
@@ -91,6 +95,38 @@ async def session_connection(request: Request[Any, Any, Any], session_id: Sessio
 
 async def paged_connection(request: Request[Any, Any, Any], paging: Paging) -> AsyncIterator[Conn]:
     """A pooled connection for a paged read (after `paging`, see the module doc)."""
+    async with gateway_state(request).pool.connection() as conn:
+        yield conn
+
+
+class KeysetQuery(NamedTuple):
+    """The query parameters of a keyset-paginated list of a session, parsed."""
+
+    limit: int
+    #: None when absent or empty.
+    cursor: str | None
+    time_desc: bool
+
+
+Keyset = NamedDependency[KeysetQuery]
+
+
+def keyset_dependencies(default_limit: int) -> dict[str, Provide]:
+    """Providers of `keyset` (`limit` 1 to 200, `default_limit` when absent) and of `conn` after it."""
+
+    async def provide_keyset(
+        session_id: SessionId,  # resolved after it: see the module doc
+        limit: PageLimit = default_limit,
+        cursor: Cursor = None,
+        time_desc: TimeDesc = None,
+    ) -> KeysetQuery:
+        return KeysetQuery(limit, cursor or None, is_true(time_desc))
+
+    return {"keyset": Provide(provide_keyset), "conn": Provide(keyset_connection)}
+
+
+async def keyset_connection(request: Request[Any, Any, Any], keyset: Keyset) -> AsyncIterator[Conn]:
+    """A pooled connection for a keyset-paginated list (after `keyset`, see the module doc)."""
     async with gateway_state(request).pool.connection() as conn:
         yield conn
 

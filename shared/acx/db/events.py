@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from acx.cursor import KeysetPage
-from acx.db.keyset import page_after, time_keyset
+from acx.db.keyset import fetch_time_page
 from acx.db.pool import Conn
 from acx.db.sessions import require_session
 from acx.errors import SessionNotFound
@@ -78,15 +78,17 @@ async def list_events(
 ) -> EventPage:
     """A keyset page of a session's events ordered by (created_at, id)."""
     await require_session(conn, project_id, session_id)
-    after, params, order_by = time_keyset("e", cursor, time_desc, scope=session_id)
-    rows = await (
-        await conn.execute(
-            f"SELECT {_COLUMNS} FROM session_events WHERE session_id = %(session)s AND {after}"
-            f" ORDER BY {order_by} LIMIT %(limit)s",
-            {**params, "session": session_id, "limit": limit + 1},
-        )
-    ).fetchall()
-    return page_after("e", [_record(row) for row in rows], limit, scope=session_id)
+    return await fetch_time_page(
+        conn,
+        "e",
+        f"SELECT {_COLUMNS} FROM session_events WHERE session_id = %(session)s",
+        {"session": session_id},
+        _record,
+        limit=limit,
+        cursor=cursor,
+        time_desc=time_desc,
+        scope=session_id,
+    )
 
 
 async def events_between(conn: Conn, session_id: uuid.UUID, start: datetime, end: datetime) -> list[EventRecord]:

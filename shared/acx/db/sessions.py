@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from acx.cursor import KeysetPage
 from acx.db.assets import release_session
-from acx.db.keyset import page_after, time_keyset
+from acx.db.keyset import fetch_time_page
 from acx.db.pool import Conn
 from acx.errors import ConflictError, SessionNotFound
 from acx.limits import check_object_size
@@ -161,24 +161,26 @@ async def list_sessions(
 ) -> SessionPage:
     """A keyset page of the project's sessions ordered by (created_at, id)."""
     where = ["s.project_id = %(project)s"]
-    params: dict[str, Any] = {"project": project_id, "limit": limit + 1}
+    params: dict[str, Any] = {"project": project_id}
     if user:
         where.append("s.user_id = (SELECT id FROM users WHERE project_id = %(project)s AND identifier = %(user)s)")
         params["user"] = user
     if configs_filter:
         where.append("s.configs @> %(filter)s")
         params["filter"] = Jsonb(configs_filter)
-    after, after_params, order_by = time_keyset("s", cursor, time_desc, alias="s.", id_column="public_id")
-    where.append(after)
-    params.update(after_params)
     columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
-    rows = await (
-        await conn.execute(
-            f"SELECT {columns} FROM sessions s WHERE {' AND '.join(where)} ORDER BY {order_by} LIMIT %(limit)s",
-            params,
-        )
-    ).fetchall()
-    return page_after("s", [_record(row) for row in rows], limit)
+    return await fetch_time_page(
+        conn,
+        "s",
+        f"SELECT {columns} FROM sessions s WHERE {' AND '.join(where)}",
+        params,
+        _record,
+        limit=limit,
+        cursor=cursor,
+        time_desc=time_desc,
+        alias="s.",
+        id_column="public_id",
+    )
 
 
 async def delete_session(conn: Conn, project_id: uuid.UUID, session_id: uuid.UUID) -> None:

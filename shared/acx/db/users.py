@@ -15,7 +15,7 @@ from psycopg import errors as pg_errors
 
 from acx.cursor import KeysetPage
 from acx.db.assets import release_sessions
-from acx.db.keyset import page_after, time_keyset
+from acx.db.keyset import fetch_time_page
 from acx.db.pool import Conn
 from acx.errors import NotFoundError
 
@@ -50,15 +50,16 @@ def _not_found() -> NotFoundError:
 
 async def list_users(conn: Conn, project_id: uuid.UUID, *, limit: int, cursor: str | None, time_desc: bool) -> UserPage:
     """A keyset page of the project's users ordered by (created_at, id)."""
-    after, params, order_by = time_keyset(_CURSOR_KIND, cursor, time_desc)
-    rows = await (
-        await conn.execute(
-            f"SELECT {_COLUMNS} FROM users WHERE project_id = %(project)s AND {after}"
-            f" ORDER BY {order_by} LIMIT %(limit)s",
-            {**params, "project": project_id, "limit": limit + 1},
-        )
-    ).fetchall()
-    return page_after(_CURSOR_KIND, [_record(row) for row in rows], limit)
+    return await fetch_time_page(
+        conn,
+        _CURSOR_KIND,
+        f"SELECT {_COLUMNS} FROM users WHERE project_id = %(project)s",
+        {"project": project_id},
+        _record,
+        limit=limit,
+        cursor=cursor,
+        time_desc=time_desc,
+    )
 
 
 async def count_user_sessions(conn: Conn, project_id: uuid.UUID, identifier: str) -> int:

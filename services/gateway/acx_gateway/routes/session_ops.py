@@ -19,9 +19,16 @@ from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError
 from acx.limits import MAX_EVENT_TYPE_CHARS, check_text
 from acx.pipeline import precompute_renderings
-from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, PublicSessionId, SessionId
+from acx_gateway.dependencies import (
+    SESSION_DEPENDENCIES,
+    Connection,
+    Keyset,
+    ProjectId,
+    PublicSessionId,
+    SessionId,
+    keyset_dependencies,
+)
 from acx_gateway.envelope import Envelope, envelope, error_responses
-from acx_gateway.params import Cursor, PageLimit, TimeDesc, is_true
 from acx_gateway.routes._common import reject_nul
 
 __all__ = [
@@ -142,34 +149,23 @@ class SessionOpsController(Controller):
         event = await event_store.add_event(conn, project_id, session_id, body.type, encoded.decode())
         return envelope(event)
 
-    @get("/events", responses=error_responses(400, 404))
+    @get("/events", dependencies=keyset_dependencies(50), responses=error_responses(400, 404))
     async def list_events(
-        self,
-        project_id: ProjectId,
-        session_id: SessionId,
-        conn: Connection,
-        limit: PageLimit = 50,
-        cursor: Cursor = None,
-        time_desc: TimeDesc = None,
+        self, project_id: ProjectId, session_id: SessionId, keyset: Keyset, conn: Connection
     ) -> Envelope[event_store.EventPage]:
         """A page of the session's events."""
         page = await event_store.list_events(
-            conn, project_id, session_id, limit=limit, cursor=cursor or None, time_desc=is_true(time_desc)
+            conn, project_id, session_id, limit=keyset.limit, cursor=keyset.cursor, time_desc=keyset.time_desc
         )
         return envelope(page)
 
-    @get("/task", responses=error_responses(400, 404))
+    # `limit` and `time_desc` are validated and accepted as upstream does; the page is empty.
+    @get("/task", dependencies=keyset_dependencies(20), responses=error_responses(400, 404))
     async def tasks(
-        self,
-        project_id: ProjectId,
-        session_id: SessionId,
-        conn: Connection,
-        limit: PageLimit = 20,
-        cursor: Cursor = None,
-        time_desc: TimeDesc = None,  # accepted as upstream does; the page is empty
+        self, project_id: ProjectId, session_id: SessionId, keyset: Keyset, conn: Connection
     ) -> Envelope[TaskPage]:
         """Always an empty page: this product does not extract tasks with an LLM (see README)."""
-        if cursor:
+        if keyset.cursor:
             raise InvalidRequestError("invalid_cursor", "invalid cursor")
         await require_session(conn, project_id, session_id)
         return envelope(TaskPage(items=[], has_more=False))
