@@ -7,6 +7,7 @@ hot client costs no query at all; a revoked or re-keyed token stops working with
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -67,11 +68,24 @@ async def _lookup(state: GatewayState, token: str) -> uuid.UUID | None:
     cached = state.tokens.get(key)
     if cached is not None and cached[1] > now:
         return cached[0]
+    # One lookup per key at a time: a herd arriving with its key not cached (3 000 stalled uploads,
+    # or any burst as the entry expires) used to send one query per request, queue them all for the
+    # pool and answer every project 503 once DB_POOL_TIMEOUT passed.
+    lookup = state.token_lookups.get(key)
+    if lookup is None:
+        lookup = asyncio.create_task(_fetch(state, key))
+        state.token_lookups[key] = lookup
+        lookup.add_done_callback(lambda _: state.token_lookups.pop(key, None))
+    # Shielded: a waiter that goes away does not cancel the lookup the others wait for.
+    return await asyncio.shield(lookup)
+
+
+async def _fetch(state: GatewayState, key: str) -> uuid.UUID | None:
     async with state.pool.connection() as conn:
         project_id = await project_by_token_hmac(conn, key)
     if len(state.tokens) >= _CACHE_MAX:
         state.tokens.clear()
-    state.tokens[key] = (project_id, now + _TTL_SECONDS)
+    state.tokens[key] = (project_id, time.monotonic() + _TTL_SECONDS)
     return project_id
 
 

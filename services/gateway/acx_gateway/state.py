@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class GatewayState:
     batcher: StoreBatcher
     limiter: RateLimiter | None = None
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
+    #: Key lookups under way, by key HMAC: concurrent requests with one key share one query.
+    token_lookups: dict[str, asyncio.Task[uuid.UUID | None]] = field(default_factory=dict)
 
 
 def gateway_state(connection: ASGIConnection[Any, Any, Any, Any]) -> GatewayState:
