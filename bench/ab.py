@@ -5,9 +5,9 @@
 Both gateways (WEB_WORKERS=1) run side by side, each on a database of its own on the same
 PostgreSQL server (`acx_ab_<pid>_<side>`, migrated by that build, dropped at the end) and a Redis
 index of its own, each from its own checkout's `.venv`. Each gets the same set-up through its own
-API: 64 sessions, one hot session, a 200-message OpenAI conversation rendered by that build's
-converter (the cached pages) and the same conversation left unrendered (the inline cross-format
-page). Then every round runs every workload once on each build, `--seconds` each, the order
+API: 64 sessions, one hot session, a 200-message OpenAI conversation whose renderings that build's
+converter precomputed (the cached pages) and the same conversation left unconverted (the inline
+cross-format page). Then every round runs every workload once on each build, `--seconds` each, the order
 alternating AB, BA, ... between workloads and rounds, so a neighbour's burst hits one pair of one
 round instead of one side. Per round and workload it takes after ÷ before of the throughput
 (req/s: above 1 the after build is faster) and of the gateway's CPU per request (psutil; below
@@ -129,10 +129,10 @@ def seed(side: Side, log_dir: Path, sessions: int) -> None:
         while _pending(side.database_url) and time.monotonic() < deadline:
             time.sleep(0.5)
         if _pending(side.database_url):
-            raise RuntimeError(f"{side.name}: the converter left messages unrendered; see {converter.log_path}")
+            raise RuntimeError(f"{side.name}: the converter left messages unconverted; see {converter.log_path}")
     finally:
         converter.stop()
-    side.inline = api.create_session()  # stored with the converter stopped: rendered per request
+    side.inline = api.create_session()  # stored with the converter stopped: encoded per request
     for blob in conversation:
         api.store(side.inline, blob)
 

@@ -52,6 +52,7 @@ class RequestViewController(Controller):
     path = "/session/{session:str}/render"
     dependencies = SESSION_DEPENDENCIES
 
+    # Named after its public path: the handler's name is part of the OpenAPI operationId.
     @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def render(
         self,
