@@ -12,26 +12,13 @@ from typing import Any
 
 import pytest
 
+from tests.http._helpers import assert_error_response as assert_error
+from tests.http._helpers import message_count as _message_count
 from tests.http.conftest import Client
 
 JSON = {"Content-Type": "application/json"}
 HUGE = b"9" * 400  # msgspec decodes integers of up to 4 300 digits into Python ints
 PAST_UINT64 = b"18446744073709551616"
-
-
-def assert_error(response: Any, status: int, error_code: str) -> None:
-    """An error envelope with HTTP `status` and `data.error_code`."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == status
-    assert body["msg"]
-    assert body["data"]["error_code"] == error_code, body
-
-
-async def _message_count(client: Client, session_id: str) -> int:
-    response = await client.get(f"/session/{session_id}/messages")
-    assert response.status_code == 200, response.text
-    return len(response.json()["data"]["items"])
 
 
 async def _stored(client: Client, session_id: str) -> tuple[Any, int, int]:
@@ -150,3 +137,13 @@ async def test_oversized_part_headers_are_413_not_too_many_parts(client: Client,
     assert_error(response, 413, "part_header_too_large")
     assert "1000 parts" not in response.json()["msg"]
     assert await _message_count(client, session_id) == 0
+
+
+async def test_a_refused_session_create_leaves_no_user_behind(client: Client, session_id: str) -> None:
+    """`use_uuid` of an existing session with a new `user` answered 409 but kept the new user."""
+    ghost = f"ghost-{uuid.uuid4().hex}"
+    response = await client.post("/session", json={"use_uuid": session_id, "user": ghost})
+    assert_error(response, 409, "session_exists")
+    assert_error(await client.get(f"/user/{ghost}/resources"), 404, "user_not_found")
+    listed = (await client.get("/user/ls")).json()["data"]["items"]
+    assert ghost not in [user["identifier"] for user in listed]

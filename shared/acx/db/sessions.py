@@ -116,8 +116,8 @@ async def create_session(
                 ),
             )
         ).fetchone()
-    if row is None:
-        raise ConflictError("session_exists", "session with this UUID already exists")
+        if row is None:  # raised inside the transaction: the user made for this session is rolled back
+            raise ConflictError("session_exists", "session with this UUID already exists")
     return _record(row)
 
 
