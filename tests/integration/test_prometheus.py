@@ -24,7 +24,7 @@ from tests.integration._helpers import poll, store_raw
 from tests.integration._processes import free_port, wait_http_ok
 from tests.integration.conftest import Stack
 from tests.kustomize import CONVERTER, OVERLAY_MANIFESTS, find
-from tests.promql import ALERTS_FILE, alert_rules, dashboard_exprs, exported_metrics, metric_names
+from tests.promql import ALERTS_FILE, AlertRule, alert_rules, dashboard_queries, exported_metrics, metric_names
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,7 @@ def _rules(prometheus: Prometheus) -> list[dict[str, Any]]:
     return [rule for group in prometheus.api("rules")["groups"] for rule in group["rules"]]
 
 
-@pytest.mark.parametrize("expr", dashboard_exprs())
+@pytest.mark.parametrize("expr", [pytest.param(expr, id=name) for name, expr in dashboard_queries()])
 def test_every_dashboard_query_returns_data(scraped: Prometheus, expr: str) -> None:
     samples = scraped.query(expr.replace("$__rate_interval", RATE_INTERVAL))
     assert samples, f"no data for: {expr}"
@@ -147,24 +147,29 @@ def test_every_dashboard_query_returns_data(scraped: Prometheus, expr: str) -> N
     assert any(math.isfinite(value) for value in values), (expr, samples)
 
 
-def test_every_alert_rule_evaluates_without_error(scraped: Prometheus) -> None:
-    rules = {rule["name"]: rule for rule in _rules(scraped)}
-    assert set(rules) == {rule.name for rule in alert_rules()}
-    for name, scraped_rule in rules.items():
-        assert scraped_rule["health"] == "ok", (name, scraped_rule.get("lastError"))
-        assert not scraped_rule.get("lastError"), name
-    for rule in alert_rules():
-        scraped.query(rule.expr)  # an instant query of the expression itself succeeds too
+ALERTS = [pytest.param(rule, id=rule.name) for rule in alert_rules()]
 
 
-def test_alerts_read_series_that_exist(scraped: Prometheus) -> None:
-    """Every metric an alert reads is really scraped (under the name it is queried by)."""
+def test_prometheus_loaded_every_alert_rule(scraped: Prometheus) -> None:
+    assert {rule["name"] for rule in _rules(scraped)} == {rule.name for rule in alert_rules()}
+
+
+@pytest.mark.parametrize("rule", ALERTS)
+def test_alert_rule_evaluates_without_error(scraped: Prometheus, rule: AlertRule) -> None:
+    (evaluated,) = [r for r in _rules(scraped) if r["name"] == rule.name]
+    assert evaluated["health"] == "ok", evaluated.get("lastError")
+    assert not evaluated.get("lastError")
+    scraped.query(rule.expr)  # an instant query of the expression itself succeeds too
+
+
+@pytest.mark.parametrize("rule", ALERTS)
+def test_alert_reads_series_that_exist(scraped: Prometheus, rule: AlertRule) -> None:
+    """Every metric the alert reads is really scraped (under the name it is queried by)."""
     present = set(scraped.api("label/__name__/values"))
     families = exported_metrics()
-    for rule in alert_rules():
-        for family in metric_names(rule.expr):
-            suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count")}.get(families[family], ("",))
-            assert {family + suffix for suffix in suffixes if family + suffix in rule.expr} <= present, rule.name
+    for family in metric_names(rule.expr):
+        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count")}.get(families[family], ("",))
+        assert {family + suffix for suffix in suffixes if family + suffix in rule.expr} <= present, family
 
 
 def test_a_healthy_system_raises_no_alert_of_its_traffic(scraped: Prometheus) -> None:

@@ -54,14 +54,18 @@ def _in_image(image_fs: MountedImage, spec: PodContainer, tmp_path: Path, code: 
     return json.loads(output.strip().splitlines()[-1])
 
 
-def test_image_runs_as_the_user_every_workload_declares(image_config: ImageConfig) -> None:
+def test_image_user_is_numeric_and_not_root(image_config: ImageConfig) -> None:
     uid, _, gid = image_config.user.partition(":")
     assert uid.isdigit(), f"numeric USER expected, got {image_config.user!r}"
     assert gid.isdigit(), f"numeric group expected, got {image_config.user!r}"
     assert int(uid) != 0
-    for manifest in WORKLOADS:
-        spec = _spec(manifest, image_config)
-        assert (spec.uid, spec.gid) == (int(uid), int(gid)), manifest_id(manifest)
+
+
+@pytest.mark.parametrize("manifest", WORKLOADS, ids=manifest_id)
+def test_workload_runs_as_the_image_user(manifest: dict[str, Any], image_config: ImageConfig) -> None:
+    uid, _, gid = image_config.user.partition(":")
+    spec = _spec(manifest, image_config)
+    assert (spec.uid, spec.gid) == (int(uid), int(gid))
 
 
 def test_every_container_port_is_exposed_by_the_image(image_config: ImageConfig) -> None:

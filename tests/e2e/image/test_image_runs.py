@@ -16,9 +16,9 @@ import pytest
 
 from acx.tokens import get_encoding
 from tests.e2e.image._pod import process_ids, resolve_in_root
-from tests.e2e.image.conftest import Deployment, needs_image
+from tests.e2e.image.conftest import Deployment, Running, needs_image
 from tests.integration._helpers import poll, rendering_formats
-from tests.kustomize import CONVERTER, GATEWAY, container, find, port_number
+from tests.kustomize import CONVERTER, GATEWAY, OVERLAY_MANIFESTS, container, find, port_number
 
 pytestmark = needs_image
 
@@ -66,19 +66,30 @@ def test_round_trip_with_the_published_sdk(deployment: Deployment) -> None:
     )
 
 
-def test_every_probe_of_the_manifests_answers(deployment: Deployment) -> None:
-    for name in (GATEWAY, CONVERTER):
-        spec = container(deployment.pods.manifests, "Deployment", name)
-        probes = [spec[key] for key in ("startupProbe", "livenessProbe", "readinessProbe") if key in spec]
-        assert probes, name
-        for probe in probes:
-            action = probe.get("httpGet") or probe["tcpSocket"]
-            port = deployment.pods.ports[port_number(spec, action["port"])]
-            if "httpGet" in probe:
-                response = httpx.get(f"http://127.0.0.1:{port}{action['path']}", timeout=probe.get("timeoutSeconds", 1))
-                assert response.status_code == 200, (name, action, response.text)
-            else:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)  # connects, whatever the path answers
+# (deployment, probe) of every probe the manifests declare; the deployment runs them deep-copied.
+DECLARED_PROBES = [
+    (name, key)
+    for name in (GATEWAY, CONVERTER)
+    for key in ("startupProbe", "livenessProbe", "readinessProbe")
+    if key in container(OVERLAY_MANIFESTS, "Deployment", name)
+]
+
+
+def test_both_deployments_declare_probes() -> None:
+    assert {name for name, _ in DECLARED_PROBES} == {GATEWAY, CONVERTER}
+
+
+@pytest.mark.parametrize(("name", "key"), DECLARED_PROBES, ids=[f"{n}-{k}" for n, k in DECLARED_PROBES])
+def test_every_probe_of_the_manifests_answers(deployment: Deployment, name: str, key: str) -> None:
+    spec = container(deployment.pods.manifests, "Deployment", name)
+    probe = spec[key]
+    action = probe.get("httpGet") or probe["tcpSocket"]
+    port = deployment.pods.ports[port_number(spec, action["port"])]
+    if "httpGet" in probe:
+        response = httpx.get(f"http://127.0.0.1:{port}{action['path']}", timeout=probe.get("timeoutSeconds", 1))
+        assert response.status_code == 200, (action, response.text)
+    else:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=2)  # connects, whatever the path answers
 
 
 def test_readyz_checks_the_backing_services(deployment: Deployment) -> None:
@@ -99,35 +110,40 @@ def test_metrics_are_served_by_both(deployment: Deployment) -> None:
     assert multiproc in deployment.gateway.spec.volumes
 
 
-def test_every_process_runs_as_the_declared_non_root_user(deployment: Deployment) -> None:
-    for running, name in ((deployment.gateway, GATEWAY), (deployment.converter, CONVERTER)):
-        pod = find(deployment.pods.manifests, "Deployment", name)["spec"]["template"]["spec"]
-        expected = (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"])
-        assert expected[0] != 0
-        pids = process_ids(running.proc.pid)
-        if name == GATEWAY:
-            assert len(pids) > int(deployment.pods.config_value("WEB_WORKERS")), "granian's workers are children"
-        for pid in pids:
-            status = Path(f"/proc/{pid}/status").read_text()
-            uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
-            gids = re.search(r"^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
-            groups = re.search(r"^Groups:(.*)$", status, re.MULTILINE)
-            assert uids, status
-            assert gids, status
-            assert groups, status
-            assert {int(uid) for uid in uids.groups()} == {expected[0]}, (name, pid, status)
-            assert {int(gid) for gid in gids.groups()} == {expected[1]}, (name, pid, status)
-            assert groups.group(1).split() in ([], [str(expected[1])]), "root's supplementary groups leaked"
+def _running(deployment: Deployment, name: str) -> Running:
+    return deployment.gateway if name == GATEWAY else deployment.converter
 
 
-def test_sigterm_ends_both_cleanly(deployment: Deployment) -> None:
-    for running, name in ((deployment.gateway, GATEWAY), (deployment.converter, CONVERTER)):
-        grace = find(deployment.pods.manifests, "Deployment", name)["spec"]["template"]["spec"]
-        code = running.stop(timeout=grace["terminationGracePeriodSeconds"])
-        log = running.log_text()
-        assert code == 0, f"{name} exited with {code} on SIGTERM:\n{log[-3000:]}"
-        assert "Traceback" not in log, log[-3000:]
-        assert "Read-only file system" not in log, log[-3000:]
+@pytest.mark.parametrize("name", [GATEWAY, CONVERTER])
+def test_every_process_runs_as_the_declared_non_root_user(deployment: Deployment, name: str) -> None:
+    pod = find(deployment.pods.manifests, "Deployment", name)["spec"]["template"]["spec"]
+    expected = (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"])
+    assert expected[0] != 0
+    pids = process_ids(_running(deployment, name).proc.pid)
+    if name == GATEWAY:
+        assert len(pids) > int(deployment.pods.config_value("WEB_WORKERS")), "granian's workers are children"
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
+        gids = re.search(r"^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
+        groups = re.search(r"^Groups:(.*)$", status, re.MULTILINE)
+        assert uids, status
+        assert gids, status
+        assert groups, status
+        assert {int(uid) for uid in uids.groups()} == {expected[0]}, (pid, status)
+        assert {int(gid) for gid in gids.groups()} == {expected[1]}, (pid, status)
+        assert groups.group(1).split() in ([], [str(expected[1])]), "root's supplementary groups leaked"
+
+
+@pytest.mark.parametrize("name", [GATEWAY, CONVERTER])
+def test_sigterm_ends_it_cleanly(deployment: Deployment, name: str) -> None:
+    running = _running(deployment, name)
+    grace = find(deployment.pods.manifests, "Deployment", name)["spec"]["template"]["spec"]
+    code = running.stop(timeout=grace["terminationGracePeriodSeconds"])
+    log = running.log_text()
+    assert code == 0, f"exited with {code} on SIGTERM:\n{log[-3000:]}"
+    assert "Traceback" not in log, log[-3000:]
+    assert "Read-only file system" not in log, log[-3000:]
 
 
 def test_nothing_was_written_outside_tmp_and_the_volumes(deployment: Deployment) -> None:
