@@ -82,6 +82,9 @@ ENVIRONMENT_NAMES: Mapping[str, str] = _environment_names()
 #: Peppers published in the README and the deploy manifests: never a real secret (the gateway and
 #: `acx-admin` refuse them).
 DOCUMENTED_PEPPERS = frozenset({Settings().secret_pepper, "REPLACE-ME-with-32-random-bytes"})
+#: The root token placeholder of the deploy manifests: the gateway refuses it. (The README's default,
+#: `Settings().root_api_bearer_token`, is what `make run` and the tests use; the gateway warns of it.)
+PLACEHOLDER_ROOT_TOKENS = frozenset({"REPLACE-ME-with-a-long-random-token"})
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

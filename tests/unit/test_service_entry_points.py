@@ -43,3 +43,14 @@ def test_converter_with_its_metrics_port_taken_says_which_variable() -> None:
         f"acx-converter: cannot serve metrics on 127.0.0.1:{port} (Address already in use);"
         " set WORKER_METRICS_PORT to a free port (0 disables metrics)\n"
     )
+
+
+def test_gateway_refuses_the_manifests_placeholder_root_token() -> None:
+    """`sk-ac-REPLACE-ME-with-a-long-random-token` would open the default project to anyone who read
+    deploy/k8s/base/secret.yaml."""
+    done = _run(
+        "acx_gateway", SECRET_PEPPER="a-real-random-pepper", ROOT_API_BEARER_TOKEN="REPLACE-ME-with-a-long-random-token"
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("acx-gateway: ROOT_API_BEARER_TOKEN is the manifests' placeholder")
+    assert done.stderr.count("\n") == 1, done.stderr

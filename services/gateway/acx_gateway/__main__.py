@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
+import structlog
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from granian.server import Server
 
-from acx.config import DOCUMENTED_PEPPERS, ConfigError, load_settings
+from acx.config import DOCUMENTED_PEPPERS, PLACEHOLDER_ROOT_TOKENS, ConfigError, Settings, load_settings
 from acx.log import configure_logging
 
 __all__ = ["main"]
@@ -44,7 +45,17 @@ def main() -> None:
             " API-key lookups and file links; set it to a random secret (e.g. `openssl rand -hex 32`)."
             " `make run` makes one under DATA_DIR."
         )
+    if settings.root_api_bearer_token in PLACEHOLDER_ROOT_TOKENS:
+        sys.exit(
+            "acx-gateway: ROOT_API_BEARER_TOKEN is the manifests' placeholder, so anyone who read them could"
+            " use the default project; set it to a random secret (e.g. `openssl rand -hex 32`)."
+        )
     configure_logging(settings.log_level, settings.log_format)
+    if settings.root_api_bearer_token == Settings().root_api_bearer_token:
+        structlog.get_logger("acx.gateway").warning(
+            "ROOT_API_BEARER_TOKEN is the README's default: anyone who read it can use the default project;"
+            " set a random one outside development"
+        )
     Server(
         "acx_gateway.app:create_app_from_env",
         factory=True,
