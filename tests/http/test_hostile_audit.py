@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from acx.cursor import encode_cursor
+from acx.db.sessions import session_key
 from tests.http._helpers import assert_error_response as assert_error
 from tests.http._helpers import message_count as _message_count
 from tests.http.conftest import Client
@@ -28,7 +30,11 @@ async def _stored(client: Client, session_id: str) -> tuple[Any, int, int]:
     return configs, await _message_count(client, session_id), len(events)
 
 
-@pytest.mark.parametrize("number", [HUGE, b"-" + HUGE, PAST_UINT64, b"-9223372036854775809"])
+@pytest.mark.parametrize(
+    "number",
+    [HUGE, b"-" + HUGE, PAST_UINT64, b"-9223372036854775809"],
+    ids=["400-digits", "-400-digits", "2^64", "-2^63-1"],
+)
 @pytest.mark.parametrize(
     "template",
     [
@@ -45,6 +51,7 @@ async def _stored(client: Client, session_id: str) -> tuple[Any, int, int]:
             b'{"from": "openai", "to": "gemini", "input": [{"role": "user", "content": "x", "n": N}]}',
         ),
     ],
+    ids=["blob", "meta", "event-data", "patch-configs", "put-configs", "create-session", "project-configs", "convert"],
 )
 async def test_integers_past_64_bits_are_400(
     client: Client, session_id: str, template: tuple[str, str, bytes], number: bytes
@@ -147,3 +154,72 @@ async def test_a_refused_session_create_leaves_no_user_behind(client: Client, se
     assert_error(await client.get(f"/user/{ghost}/resources"), 404, "user_not_found")
     listed = (await client.get("/user/ls")).json()["data"]["items"]
     assert ghost not in [user["identifier"] for user in listed]
+
+
+@pytest.mark.parametrize("key", [-1, -(10**30), 2**63, 10**30, 10**400], ids=["-1", "-1e30", "2^63", "1e30", "1e400"])
+@pytest.mark.parametrize(("listing", "kind"), [("events", "e"), ("messages", "m")])
+async def test_forged_numbers_in_cursors_of_the_right_session_are_400(
+    client: Client, session_id: str, listing: str, kind: str, key: int
+) -> None:
+    """Event and message cursors carry their session's tag: a forged cursor without it is refused
+    for the tag alone, so only one with the right tag tests the number (`m|2^63|…` overflowed the
+    database's bigint)."""
+    session = (await client.get(f"/session/{session_id}/configs")).json()["data"]
+    scope = session_key(uuid.UUID(session["project_id"]), uuid.UUID(session_id))
+    cursor = encode_cursor(kind, key, uuid.uuid4(), scope)
+    response = await client.get(f"/session/{session_id}/{listing}", params={"cursor": cursor, "limit": 10})
+    assert_error(response, 400, "invalid_cursor")
+
+
+_DEEP = b"[" * 951 + b"]" * 951
+_HOSTILE = {
+    "not-utf8": (b'"\xff\xfe"', "invalid_utf8"),
+    "deep-951": (_DEEP, "json_too_deep"),
+    "1e999": (b"1e999", "number_out_of_range"),
+    "1e400": (b"-1e400", "number_out_of_range"),
+    "5000-digits": (b"9" * 5000, "number_out_of_range"),
+}
+# Every route that reads a JSON body, with the hostile value at a place it accepts any JSON.
+_JSON_ROUTES = {
+    "create-session": ("post", "/session", b'{"configs": {"v": V}}'),
+    "put-configs": ("put", "/session/{sid}/configs", b'{"configs": {"v": V}}'),
+    "patch-configs": ("patch", "/session/{sid}/configs", b'{"configs": {"v": V}}'),
+    "store-blob": ("post", "/session/{sid}/messages", b'{"blob": {"role": "user", "content": "x", "v": V}}'),
+    "store-meta": ("post", "/session/{sid}/messages", b'{"blob": {"role": "user", "content": "x"}, "meta": {"v": V}}'),
+    "event-data": ("post", "/session/{sid}/events", b'{"type": "t", "data": {"v": V}}'),
+    "patch-meta": ("patch", "/session/{sid}/messages/{mid}/meta", b'{"meta": {"v": V}}'),
+    "project-configs": ("patch", "/project/configs", b'{"v": V}'),
+    "convert": ("post", "/convert", b'{"from": "openai", "to": "gemini", "input": [{"role": "user", "content": V}]}'),
+}
+
+
+@pytest.mark.parametrize("hostile", list(_HOSTILE))
+@pytest.mark.parametrize("route", list(_JSON_ROUTES))
+async def test_hostile_json_on_every_json_route_is_400(
+    client: Client, session_id: str, route: str, hostile: str
+) -> None:
+    """Row 4 of issue 12 on every route that takes JSON, not only the store and events, and in the
+    JSON part of a multipart store (below): a code in the envelope, nothing changed."""
+    stored = await client.post(f"/session/{session_id}/messages", json={"blob": {"role": "user", "content": "a"}})
+    message_id = stored.json()["data"]["id"]
+    before = await _stored(client, session_id)
+    meta_before = (await client.get(f"/session/{session_id}/messages")).json()["data"]["metas"]
+    project_before = (await client.get("/project/configs")).json()["data"]
+    method, path, template = _JSON_ROUTES[route]
+    value, code = _HOSTILE[hostile]
+    url = path.format(sid=session_id, mid=message_id)
+    response = await client.request(method, url, content=template.replace(b"V", value), headers=JSON)
+    assert_error(response, 400, code)
+    assert await _stored(client, session_id) == before
+    assert (await client.get(f"/session/{session_id}/messages")).json()["data"]["metas"] == meta_before
+    assert (await client.get("/project/configs")).json()["data"] == project_before
+
+
+@pytest.mark.parametrize("hostile", list(_HOSTILE))
+async def test_hostile_json_in_a_multipart_payload_is_400(client: Client, session_id: str, hostile: str) -> None:
+    value, code = _HOSTILE[hostile]
+    payload = b'{"format": "acontext", "blob": {"role": "user", "parts": [{"type": "text", "text": "x"}]}, "meta": V}'
+    body, headers = _multipart([(b'Content-Disposition: form-data; name="payload"', payload.replace(b"V", value))])
+    response = await client.post(f"/session/{session_id}/messages", content=body, headers=headers)
+    assert_error(response, 400, "invalid_utf8" if hostile == "not-utf8" else code)
+    assert await _message_count(client, session_id) == 0
