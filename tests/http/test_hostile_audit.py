@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from acx.config import Settings
 from acx.cursor import encode_cursor
 from acx.db.sessions import session_key
 from tests.http._helpers import assert_error_response as assert_error
 from tests.http._helpers import message_count as _message_count
+from tests.http._helpers import new_project_key
 from tests.http.conftest import Client
 
 JSON = {"Content-Type": "application/json"}
@@ -223,3 +225,18 @@ async def test_hostile_json_in_a_multipart_payload_is_400(client: Client, sessio
     response = await client.post(f"/session/{session_id}/messages", content=body, headers=headers)
     assert_error(response, 400, "invalid_utf8" if hostile == "not-utf8" else code)
     assert await _message_count(client, session_id) == 0
+
+
+async def test_repeated_project_config_patches_cannot_grow_past_the_limit(
+    settings: Settings, database_url: str, client: Client
+) -> None:
+    """Row 8 of issue 12 for `/project/configs` too: the limit holds for the merged object."""
+    key = await new_project_key(settings, database_url, "patches")
+    project = {"Authorization": f"Bearer {key}"}
+    first = await client.patch("/project/configs", json={"k0": "x" * 60 * 1024}, headers=project)
+    assert first.status_code == 200, first.text
+    for index in range(1, 20):
+        response = await client.patch("/project/configs", json={f"k{index}": "x" * 60 * 1024}, headers=project)
+        assert_error(response, 413, "configs_too_large")
+    stored = (await client.get("/project/configs", headers=project)).json()["data"]
+    assert stored == {"k0": "x" * 60 * 1024}
