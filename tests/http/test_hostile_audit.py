@@ -240,3 +240,21 @@ async def test_repeated_project_config_patches_cannot_grow_past_the_limit(
         assert_error(response, 413, "configs_too_large")
     stored = (await client.get("/project/configs", headers=project)).json()["data"]
     assert stored == {"k0": "x" * 60 * 1024}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/session/{sid}/messages", {"format": "x" * 100_000, "blob": {}}),
+        ("/session/{sid}/messages", {"blob": {"role": "r" * 100_000, "content": "x"}}),
+        ("/session", {"use_uuid": "u" * 100_000}),
+        ("/convert", {"from": "f" * 100_000, "to": "openai", "input": []}),
+    ],
+    ids=["format", "role", "use_uuid", "convert-from"],
+)
+async def test_error_messages_do_not_echo_megabytes(client: Client, session_id: str, path: str, body: Any) -> None:
+    """An error message quoted the offending value whole: a 30 MB `format` came back as 30 MB."""
+    response = await client.post(path.format(sid=session_id), json=body)
+    assert response.status_code == 400, response.text[:300]
+    assert len(response.content) < 1024, len(response.content)
+    assert response.json()["data"]["error_code"]

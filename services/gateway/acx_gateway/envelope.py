@@ -146,7 +146,14 @@ def ok(data: Any = msgspec.UNSET, status: int = 200, msg: str = "") -> Response[
     return json_response(envelope_bytes(data, msg), status)
 
 
+# Error messages quote what was wrong (`got 'xyz'`); the client chose that value, so it is cut here,
+# once for every error, rather than echoed whole (a 30 MB `format` came back as a 30 MB message).
+_MAX_MSG_CHARS = 300
+
+
 def _error(status: int, msg: str, data: Any = msgspec.UNSET, headers: dict[str, str] | None = None) -> Response[bytes]:
+    if len(msg) > _MAX_MSG_CHARS:
+        msg = msg[: _MAX_MSG_CHARS - 1] + "…"
     return json_response(_encoder.encode(_Wire(status, msg, data)), status, headers)
 
 
