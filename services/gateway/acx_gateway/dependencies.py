@@ -66,17 +66,17 @@ Connection = NamedDependency[Conn]
 SessionPath = Annotated[str, PathParameter(description="The session's UUID", schema_extra={"format": "uuid"})]
 
 
-async def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
+def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
     """The project of the API key that authenticated the request."""
     return project_id_of(request)
 
 
-async def provide_public_session_id(session: SessionPath, project_id: ProjectId) -> uuid.UUID:
+def provide_public_session_id(session: SessionPath, project_id: ProjectId) -> uuid.UUID:
     """The session's id as the client knows it; 400 `invalid session_id: … is not a UUID` as upstream."""
     return parse_uuid("session_id", session)
 
 
-async def provide_session_id(public_session_id: PublicSessionId, project_id: ProjectId) -> uuid.UUID:
+def provide_session_id(public_session_id: PublicSessionId, project_id: ProjectId) -> uuid.UUID:
     """The session's storage key: ids live per project (`acx.db.sessions.session_key`)."""
     return session_key(project_id, public_session_id)
 
@@ -114,7 +114,7 @@ Keyset = NamedDependency[KeysetQuery]
 def keyset_dependencies(default_limit: int) -> dict[str, Provide]:
     """Providers of `keyset` (`limit` 1 to 200, `default_limit` when absent) and of `conn` after it."""
 
-    async def provide_keyset(
+    def provide_keyset(
         session_id: SessionId,  # resolved after it: see the module doc
         limit: PageLimit = default_limit,
         cursor: Cursor = None,
@@ -122,7 +122,7 @@ def keyset_dependencies(default_limit: int) -> dict[str, Provide]:
     ) -> KeysetQuery:
         return KeysetQuery(limit, cursor or None, is_true(time_desc))
 
-    return {"keyset": Provide(provide_keyset), "conn": Provide(keyset_connection)}
+    return {"keyset": Provide(provide_keyset, sync_to_thread=False), "conn": Provide(keyset_connection)}
 
 
 async def keyset_connection(request: Request[Any, Any, Any], keyset: Keyset) -> AsyncIterator[Conn]:
@@ -131,13 +131,15 @@ async def keyset_connection(request: Request[Any, Any, Any], keyset: Keyset) -> 
         yield conn
 
 
+# The id providers are plain functions called on the event loop (`sync_to_thread=False`): they
+# compute without I/O, and a coroutine per provider per request would cost more than they do.
 #: On the `/api/v1` router.
-API_DEPENDENCIES = {"project_id": Provide(provide_project_id), "conn": Provide(connection)}
+API_DEPENDENCIES = {"project_id": Provide(provide_project_id, sync_to_thread=False), "conn": Provide(connection)}
 #: On every Controller under `/session/{session}`.
 SESSION_DEPENDENCIES = {
-    "public_session_id": Provide(provide_public_session_id),
-    "session_id": Provide(provide_session_id),
+    "public_session_id": Provide(provide_public_session_id, sync_to_thread=False),
+    "session_id": Provide(provide_session_id, sync_to_thread=False),
     "conn": Provide(session_connection),
 }
 #: On the handlers that read a page of a session.
-PAGE_DEPENDENCIES = {"paging": Provide(provide_page_query), "conn": Provide(paged_connection)}
+PAGE_DEPENDENCIES = {"paging": Provide(provide_page_query, sync_to_thread=False), "conn": Provide(paged_connection)}

@@ -47,7 +47,7 @@ class PageQuery(NamedTuple):
     pin: str | None
 
 
-async def provide_page_query(
+def provide_page_query(
     session_id: NamedDependency[uuid.UUID],  # resolved after it: see acx_gateway.dependencies
     limit: Annotated[int, QueryParameter(ge=0, le=200, description="0 or absent: the whole session")] = 0,
     cursor: Cursor = None,
