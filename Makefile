@@ -57,14 +57,18 @@ bench: install ## Load-test gateway + converter vs baselines (BENCH_ARGS=--quick
 BASE ?= main
 AB_ARGS ?=
 AB_BASE_DIR := .data/bench-ab/base
+# This checkout's gateway runs from an environment like the base's (runtime dependencies only).
+AB_VENV := .data/bench-ab/venv
 
 bench-ab: install ## Interleaved A/B of this checkout's gateway vs BASE=<rev> (AB_ARGS="--rounds 15 --seconds 3")
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench
+	UV_PROJECT_ENVIRONMENT=$(AB_VENV) $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups
 	git worktree remove --force $(AB_BASE_DIR) 2>/dev/null || rm -rf $(AB_BASE_DIR)
 	git worktree add --detach $(AB_BASE_DIR) $(BASE)
 	status=0; (cd $(AB_BASE_DIR) && $(UV) sync --frozen --no-default-groups) && \
-		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.ab --before $(AB_BASE_DIR) $(AB_ARGS) \
+		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.ab --before $(AB_BASE_DIR) \
+		--python $(AB_BASE_DIR)/.venv/bin/python $(AB_VENV)/bin/python $(AB_ARGS) \
 		|| status=$$?; git worktree remove --force $(AB_BASE_DIR); exit $$status
 
 # The outside conversion corpus beside the checkout (reference material, never copied in).

@@ -71,6 +71,7 @@ class Side:
 
     name: str
     root: Path
+    python: Path
     database_url: str
     redis_url: str
     base: str = ""
@@ -80,11 +81,6 @@ class Side:
     hot: str = ""
     page: str = ""
     inline: str = ""
-
-    @property
-    def python(self) -> Path:
-        """The checkout's own interpreter (`uv sync` made it)."""
-        return self.root / ".venv" / "bin" / "python"
 
     def child(self, name: str, module: str, log_dir: Path) -> Child:
         """Run `module` of this build with the bench's environment."""
@@ -304,6 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench-ab", description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", type=Path, required=True, help="checkout of the base build (with its .venv)")
     parser.add_argument("--after", type=Path, default=REPO, help="checkout of the build measured (default: this one)")
+    parser.add_argument(
+        "--python",
+        type=Path,
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="interpreters of the two builds (default: each checkout's .venv); give both the same dependency"
+        " groups: the dev group's extra packages (pydantic) change what Litestar does per request",
+    )
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--seconds", type=float, default=3.0, help="per workload, side and round")
     parser.add_argument("--connections", type=int, default=64)
@@ -317,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = REPO / ".data" / "bench-ab" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     roots = {"before": args.before.resolve(), "after": args.after.resolve()}
+    pythons = dict(zip(roots, args.python or [root / ".venv" / "bin" / "python" for root in roots.values()], strict=True))
     with servers(list(roots)) as urls:
-        sides = [Side(name, root, *urls[name]) for name, root in roots.items()]
+        sides = [Side(name, root, pythons[name], *urls[name]) for name, root in roots.items()]
         try:
             for side in sides:
                 say(f"{side.name}: gateway and seed data ({side.root})")
