@@ -349,17 +349,22 @@ def _messages(http: httpx.Client, session_id: str) -> list[dict[str, object]]:
     return items
 
 
-def test_quickstart_create_and_send(stack: Stack, http: httpx.Client, sdk_009: Path, tmp_path: Path) -> None:
-    """Create, send one, send several: SDK 0.0.9 `send_message` works and prints ids."""
+def test_quickstart_create(stack: Stack, http: httpx.Client, sdk_009: Path, tmp_path: Path) -> None:
+    """Create: SDK 0.0.9 prints the new session's id."""
     (line,) = run_snippet(stack, QS_CREATE, tmp_path, sdk=OLD_SDK, pythonpath=sdk_009)
     created = re.fullmatch(f"Session created: ({UUID_RE})", line)
     assert created, line
     assert http.get(f"/session/{created[1]}/configs").status_code == 200
 
-    (line,) = run_snippet(stack, QS_SEND_ONE, tmp_path, sdk=OLD_SDK, pythonpath=sdk_009)
-    sent = re.fullmatch(f"Message sent: ({UUID_RE})", line)
-    assert sent, line
 
+def test_quickstart_send_one(stack: Stack, sdk_009: Path, tmp_path: Path) -> None:
+    """Send one: SDK 0.0.9 `send_message` works and prints the message id."""
+    (line,) = run_snippet(stack, QS_SEND_ONE, tmp_path, sdk=OLD_SDK, pythonpath=sdk_009)
+    assert re.fullmatch(f"Message sent: ({UUID_RE})", line), line
+
+
+def test_quickstart_send_many(stack: Stack, sdk_009: Path, tmp_path: Path) -> None:
+    """Send several: four messages, four distinct ids, and the total."""
     lines = run_snippet(stack, QS_SEND_MANY, tmp_path, sdk=OLD_SDK, pythonpath=sdk_009)
     assert len(lines) == 5
     assert lines[-1] == "Total messages sent: 4"

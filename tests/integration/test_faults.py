@@ -307,13 +307,11 @@ async def test_postgres_down_answers_503_envelope_and_recovers_without_restart(f
         read = await client.get(f"/session/{session_id}/messages")
         ready = await probe.get("/readyz")
 
-    for name, (status, retry_after, body, elapsed) in answers.items():
-        assert status == 503, f"{name} with PostgreSQL down: {status} {body}"
-        assert retry_after is not None, f"{name}: 503 without Retry-After"
-        assert isinstance(body, dict), f"{name}: not an envelope: {body!r}"
-        assert body.get("code") == 503, f"{name}: envelope {body}"
-        assert body.get("msg"), f"{name}: envelope without a message: {body}"
-        assert elapsed < DEFAULT_POOL_TIMEOUT + 2.0, f"{name}: 503 only after {elapsed:.1f} s"
+    # One outage serves every request kind: each one's problems are reported, none hides another's.
+    problems = [
+        p for name, answer in answers.items() for p in _refusal_problems(name, answer, DEFAULT_POOL_TIMEOUT + 2)
+    ]
+    assert not problems, "with PostgreSQL down:\n" + "\n".join(problems)
     assert latest.status == 201, f"the gateway did not recover within 40 s: {latest.describe()}\n{faults.logs_tail()}"
     assert first.status == 201, (
         f"the first store after PostgreSQL came back failed ({first.describe()}); stores succeed again only"
@@ -375,23 +373,45 @@ async def test_pool_exhausted_answers_503_with_retry_after_fast(faults: FaultSta
     finally:
         gateway.stop()
 
-    for name, (status, retry_after, body, elapsed) in results.items():
-        assert elapsed < pool_timeout + 2.0, f"{name}: answered only after {elapsed:.1f} s: {body}"
-        if name == "create session" and status == 201:
-            continue  # needs no locked table: it may get a connection a timed-out read gave back
-        assert status == 503, f"{name} with the pool exhausted: {status} after {elapsed:.1f} s: {body}"
-        assert retry_after is not None, f"{name}: 503 without Retry-After"
-        assert isinstance(body, dict), f"{name}: not an envelope: {body!r}"
-        assert body.get("code") == 503, f"{name}: {body}"
-        assert elapsed < pool_timeout + 2.0, f"{name}: 503 only after {elapsed:.1f} s"
-    for status, retry_after, body, elapsed in stuck_outcomes:
-        assert status == 503, f"a read held behind the lock: {status} after {elapsed:.1f} s: {body}"
-        assert retry_after is not None, "503 without Retry-After"
-        assert elapsed < pool_timeout + 2.0, f"a read held behind the lock answered only after {elapsed:.1f} s"
+    # One exhausted pool serves every request kind: each one's problems are reported, none hides another's.
+    bound = pool_timeout + 2.0
+    problems = [
+        p
+        for name, answer in results.items()
+        # creating a session needs no locked table: it may get a connection a timed-out read gave back
+        for p in _refusal_problems(name, answer, bound, allowed=201 if name == "create session" else None)
+    ]
+    problems += [
+        p
+        for i, answer in enumerate(stuck_outcomes)
+        for p in _refusal_problems(f"read {i} held behind the lock", answer, bound, envelope=False)
+    ]
+    assert not problems, "with the pool exhausted:\n" + "\n".join(problems)
     assert after.status_code == 200, after.text
 
 
-async def _timed(request: Awaitable[httpx.Response]) -> tuple[int | None, str | None, object, float]:
+Answer = tuple[int | None, str | None, object, float]
+
+
+def _refusal_problems(
+    name: str, answer: Answer, bound: float, *, envelope: bool = True, allowed: int | None = None
+) -> list[str]:
+    """What keeps `answer` from being a 503 (with Retry-After and, if `envelope`, the error envelope)
+    within `bound` seconds; a status `allowed` instead of 503 is only held to the bound."""
+    status, retry_after, body, elapsed = answer
+    problems = [f"{name}: answered only after {elapsed:.1f} s: {body}"] if elapsed >= bound else []
+    if status == allowed:
+        return problems
+    if status != 503:
+        problems.append(f"{name}: {status} after {elapsed:.1f} s: {body}")
+    elif retry_after is None:
+        problems.append(f"{name}: 503 without Retry-After")
+    if envelope and not (isinstance(body, dict) and body.get("code") == 503 and body.get("msg")):
+        problems.append(f"{name}: not a 503 envelope with a message: {body!r}")
+    return problems
+
+
+async def _timed(request: Awaitable[httpx.Response]) -> Answer:
     """Await an httpx request: (status, or None on a transport error or timeout; Retry-After; body; seconds)."""
     started = time.monotonic()
     try:
