@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     roots = {"before": args.before.resolve(), "after": args.after.resolve()}
     default_pythons = [root / ".venv" / "bin" / "python" for root in roots.values()]
-    pythons = dict(zip(roots, args.python or default_pythons, strict=True))
+    pythons = {name: python.absolute() for name, python in zip(roots, args.python or default_pythons, strict=True)}
     with servers(list(roots)) as urls:
         sides = [Side(name, root, pythons[name], *urls[name]) for name, root in roots.items()]
         try:
