@@ -33,6 +33,7 @@ from bench.data import openai_conversation
 from bench.drain import measure_drain, top_up_backlog
 from bench.gateway_probe import GatewayProbe
 from bench.infra import Infra, infrastructure
+from bench.large_store import large_store_stall
 from bench.paging import page_scaling
 from bench.plan import Plan
 from bench.report import Row, Target, print_report, say, write_results
@@ -251,6 +252,7 @@ class Bench:
             api.store(page_session, blob)
 
         self.stores(base, sessions, api.create_session(), inserts)
+        large_store_stall(self, api, base)
         self.rows.append(
             Row(
                 "  store_message vs HTTP ceiling",

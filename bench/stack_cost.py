@@ -52,7 +52,7 @@ def _gateway(**replace: Any) -> Any:
     finally:
         for name, value in saved.items():
             setattr(gateway_app, name, value)
-    state = GatewayState(settings=settings, pool=None, queue=None, conversions=None, batcher=None)  # type: ignore[arg-type]
+    state = GatewayState(settings=settings, pool=None, queue=None, conversions=None, batcher=None, decoder=None)  # type: ignore[arg-type]
     secret = auth_secret(ROOT_KEY)
     assert secret is not None
     state.tokens[token_hmac(secret, settings.secret_pepper)] = (uuid.UUID(int=1), time.monotonic() + 1e9)

@@ -14,9 +14,13 @@ __all__ = ["IngestResult"]
 
 
 class IngestResult(NamedTuple):
-    """A decoded blob: the message, and the JSON text storage writes for it and its session."""
+    """A decoded blob: the message, and the JSON text storage writes for it and its session.
 
-    message: Message
+    A blob decoded in another process comes without its message (None) and with its parts as a
+    view of the shared memory they were written to.
+    """
+
+    message: Message | None
     role: str
-    parts_json: bytes
+    parts_json: bytes | memoryview
     new_state_json: bytes

@@ -24,6 +24,7 @@ from acx.log import configure_logging
 from acx_gateway.auth import BearerAuthMiddleware
 from acx_gateway.batcher import StoreBatcher
 from acx_gateway.conversion_queue import ConversionQueue
+from acx_gateway.decode_pool import DecodePool
 from acx_gateway.dependencies import API_DEPENDENCIES
 from acx_gateway.envelope import exception_handlers
 from acx_gateway.observability import (
@@ -51,8 +52,12 @@ __all__ = ["create_app", "create_app_from_env"]
 _log = structlog.get_logger("acx.gateway")
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the gateway for `settings` (DATABASE_URL and REDIS_URL must be set by then)."""
+def create_app(settings: Settings, *, start_decoder: bool = False) -> Litestar:
+    """Build the gateway for `settings` (DATABASE_URL and REDIS_URL must be set by then).
+
+    `start_decoder`: start the process that decodes large stores at start-up (the server does),
+    rather than with the first large store (in-process apps of the tests, which rarely see one).
+    """
     if not settings.database_url or not settings.redis_url:
         raise ValueError("create_app needs DATABASE_URL and REDIS_URL (the dev runner sets them)")
     database_url, redis_url = settings.database_url, settings.redis_url
@@ -85,8 +90,17 @@ def create_app(settings: Settings) -> Litestar:
         limiter = (
             RateLimiter(queue, settings.rate_limit_rps, settings.rate_limit_burst) if settings.rate_limit_rps else None
         )
+        decoder = DecodePool()
+        if start_decoder:
+            decoder.start_workers()
         app.state.gateway = GatewayState(
-            settings=settings, pool=pool, queue=queue, conversions=conversions, batcher=batcher, limiter=limiter
+            settings=settings,
+            pool=pool,
+            queue=queue,
+            conversions=conversions,
+            batcher=batcher,
+            decoder=decoder,
+            limiter=limiter,
         )
         metrics.announce("gateway")
         pool_stats = asyncio.create_task(publish_pool_stats_forever(pool))
@@ -96,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             pool_stats.cancel()
             await batcher.close()
+            await decoder.close()
             await queue.aclose()
             await pool.close()
 
@@ -142,4 +157,4 @@ def create_app_from_env() -> Litestar:
     """Factory for the ASGI server: settings and logging from the environment."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, start_decoder=True)

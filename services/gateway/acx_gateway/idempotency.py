@@ -6,8 +6,9 @@ same key; the same key with a different request is 422, and while the first is s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Request, Response
@@ -21,6 +22,7 @@ from acx_gateway.envelope import json_response
 __all__ = ["idempotency_key", "replay_response", "request_fingerprint", "run_idempotent"]
 
 _MAX_KEY_LENGTH = 255
+_YIELD_EVERY = 1 << 20
 
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
@@ -33,14 +35,27 @@ def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     return key
 
 
-async def request_fingerprint(request: Request[Any, Any, Any], content: bytes | None = None) -> str:
+async def request_fingerprint(
+    request: Request[Any, Any, Any], content: bytes | None = None, chunks: Sequence[bytes] = ()
+) -> str:
     """What makes two requests "the same" for a key: method, path and body.
 
     `content` stands for the body when that is not what identifies the request: a multipart form
-    (read by then, and with a boundary the client picks anew for every retry).
+    (read by then, and with a boundary the client picks anew for every retry). `chunks`: the body,
+    read in chunks (a large store's, never joined: hashed one chunk at a time).
     """
-    body = await request.body() if content is None else content
-    return hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.encode(), body])).hexdigest()
+    digest = hashlib.sha256(b"\0".join([request.method.encode(), request.url.path.encode(), b""]))
+    if chunks:
+        hashed = 0
+        for chunk in chunks:
+            digest.update(chunk)
+            hashed += len(chunk)
+            if hashed >= _YIELD_EVERY:  # megabytes: let the loop run between them
+                hashed = 0
+                await asyncio.sleep(0)
+    else:
+        digest.update(await request.body() if content is None else content)
+    return digest.hexdigest()
 
 
 def replay_response(earlier: StoredResponse) -> Response[bytes]:

@@ -14,6 +14,7 @@ from acx.config import Settings
 from acx.db.pool import Pool
 from acx_gateway.batcher import StoreBatcher
 from acx_gateway.conversion_queue import ConversionQueue
+from acx_gateway.decode_pool import DecodePool
 from acx_gateway.ratelimit import RateLimiter
 
 __all__ = ["GatewayState", "gateway_state"]
@@ -21,13 +22,15 @@ __all__ = ["GatewayState", "gateway_state"]
 
 @dataclass
 class GatewayState:
-    """What request handlers share: settings, the DB pool, the job queue, the store batcher."""
+    """What request handlers share: settings, the DB pool, the job queue, the store batcher, the
+    processes that decode large stores."""
 
     settings: Settings
     pool: Pool
     queue: ArqRedis
     conversions: ConversionQueue
     batcher: StoreBatcher
+    decoder: DecodePool
     limiter: RateLimiter | None = None
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
     #: Key lookups under way, by key HMAC: concurrent requests with one key share one query.

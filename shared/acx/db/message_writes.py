@@ -11,20 +11,22 @@ batcher guarantees it within a process; across processes the row lock and the he
   Sessions locked elsewhere, moved on by another process, or gone are left out, nothing written.
 * `write_locked`, the general path: one transaction locks the sessions (waiting at most
   `lock_timeout`), reads their heads, claims idempotency keys, decodes, writes with the same
-  statement, records idempotent responses and asset references, and commits.
+  statement, records idempotent responses and asset references, and commits. Requests decoded in
+  another process (`StoreRequest.offload`) are large and only ever take this path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from acx.assets import Upload
 from acx.db.assets import add_references
 from acx.db.idempotency import StoredResponse, claim, record
+from acx.db.message_copy import LargeMessageRow, copy_messages
 from acx.db.pool import Conn
 from acx.errors import AcxError, ConflictError, SessionNotFound
 from acx.ingested import IngestResult
@@ -39,6 +41,7 @@ __all__ = [
     "StoreRequest",
     "StoredMessage",
     "Written",
+    "decoded_elsewhere",
     "plan_stores",
     "write_known",
     "write_locked",
@@ -46,7 +49,8 @@ __all__ = [
 
 
 class StoredMessage(NamedTuple):
-    """The row a store created, with the message as decoded (and stored)."""
+    """The row a store created, with the message as decoded (and stored); no message when it was
+    decoded in another process (`StoreRequest.offload`)."""
 
     id: uuid.UUID
     session_id: uuid.UUID
@@ -54,7 +58,7 @@ class StoredMessage(NamedTuple):
     task_status: str
     created_at: datetime
     updated_at: datetime
-    message: Message
+    message: Message | None
     #: Response body recorded under the request's Idempotency-Key (idempotent stores only).
     recorded: bytes | None = None
 
@@ -75,18 +79,23 @@ class IdempotentWrite(NamedTuple):
 
 class StoreRequest(NamedTuple):
     """One message to store. `ingest` decodes the blob against the session's ingest state and
-    raises `DecodeError` to reject it (nothing is written for that request then)."""
+    raises `DecodeError` to reject it (nothing is written for that request then).
+
+    A large blob may instead be decoded in another process: `offload` is then awaited in place of
+    `ingest` (which is `decoded_elsewhere`), and `raw` is the blob's UTF-8 bytes, sent as they are.
+    """
 
     project_id: uuid.UUID
     session_id: uuid.UUID
     fmt: str
-    raw: str
+    raw: str | memoryview
     meta_json: str
     ingest: Callable[[str], IngestResult]
     uploads: tuple[Upload, ...] = ()
     #: Id of the HTTP request, carried into the conversion job's logs.
     request_id: str | None = None
     idempotency: IdempotentWrite | None = None
+    offload: Callable[[str], Awaitable[IngestResult]] | None = None
 
     @property
     def needs_transaction(self) -> bool:
@@ -95,8 +104,14 @@ class StoreRequest(NamedTuple):
 
     @property
     def is_large(self) -> bool:
-        """A blob of megabytes: decoded in a worker thread, on the general path (`write_locked`)."""
-        return len(self.raw) > _THREAD_ABOVE_CHARS
+        """A blob of megabytes: decoded off the event loop, on the general path (`write_locked`)."""
+        return self.offload is not None or len(self.raw) > _THREAD_ABOVE_CHARS
+
+
+def decoded_elsewhere(state_json: str) -> IngestResult:
+    """The `ingest` of a request decoded by its `offload`: never called, such requests being
+    large (`write_locked` plans them, awaiting `offload`)."""
+    raise RuntimeError("a request decoded in another process was planned synchronously")
 
 
 Outcome = StoredMessage | Replayed | AcxError
@@ -159,22 +174,43 @@ def plan_stores(head: SessionHead, requests: Iterable[StoreRequest | Outcome]) -
             except AcxError as exc:
                 steps.append(exc)
                 continue
-            draft = _Draft(request, uuid.uuid4(), current.seq, current.last_id, datetime.now(UTC), ingested)
-            steps.append(draft)
-            state = ingested.new_state_json.decode()
-            current = current._replace(seq=current.seq + 1, last_id=draft.id, state=state)
+            current = _drafted(steps, current, request, ingested)
     return _Plan(head, current, steps)
 
 
-# Decoding a blob of megabytes (base64 checks, re-encoding the parts) holds the event loop long
-# enough to stall every other request of the process; in a thread it only shares the loop's time.
+def _drafted(
+    steps: list[_Draft | Outcome], head: SessionHead, request: StoreRequest, ingested: IngestResult
+) -> SessionHead:
+    """Append the draft of `request` to `steps`; returns the head after it."""
+    draft = _Draft(request, uuid.uuid4(), head.seq, head.last_id, datetime.now(UTC), ingested)
+    steps.append(draft)
+    return head._replace(seq=head.seq + 1, last_id=draft.id, state=ingested.new_state_json.decode())
+
+
+# A blob of megabytes decoded on the event loop would stall every other request of the process:
+# multipart ones are decoded in a thread, JSON bodies in another process (`offload`).
 _THREAD_ABOVE_CHARS = 1 << 20
 
 
 async def _plan_off_loop(head: SessionHead, requests: Sequence[StoreRequest | Outcome]) -> StorePlan:
-    if any(isinstance(r, StoreRequest) and r.is_large for r in requests):
-        return await asyncio.to_thread(plan_stores, head, requests)
-    return plan_stores(head, requests)
+    if not any(isinstance(r, StoreRequest) and r.is_large for r in requests):
+        return plan_stores(head, requests)
+    steps: list[_Draft | Outcome] = []
+    current = head
+    for request in requests:
+        if not isinstance(request, StoreRequest) or request.offload is None or request.project_id != head.project_id:
+            large = isinstance(request, StoreRequest) and request.is_large
+            one = await asyncio.to_thread(plan_stores, current, [request]) if large else plan_stores(current, [request])
+            steps += one.steps
+            current = one.after
+            continue
+        try:
+            ingested = await request.offload(current.state)
+        except AcxError as exc:
+            steps.append(exc)
+            continue
+        current = _drafted(steps, current, request, ingested)
+    return _Plan(head, current, steps)
 
 
 # Arrays without NULLs travel in binary (`%(…)b`): psycopg escapes text-format array literals with
@@ -211,10 +247,15 @@ _WRITE_LOCKED = _WRITE.format(lock="").encode()
 
 
 async def _write(conn: Conn, statement: bytes, plans: dict[uuid.UUID, _Plan]) -> dict[uuid.UUID, bool]:
-    """Run the write statement for `plans`; the sessions it advanced, with their tracking flag."""
-    drafts = [step for plan in plans.values() for step in plan.steps if isinstance(step, _Draft)]
+    """Run the write statement for `plans`; the sessions it advanced, with their tracking flag.
+
+    Messages decoded in another process are copied in after it (`acx.db.message_copy`; only
+    `write_locked` has them: its transaction holds the sessions' locks, so their sessions advanced).
+    """
+    all_drafts = [step for plan in plans.values() for step in plan.steps if isinstance(step, _Draft)]
+    drafts = [d for d in all_drafts if d.request.offload is None]
     moving = {sid: plan for sid, plan in plans.items() if plan.after != plan.before}
-    if not drafts:
+    if not all_drafts:
         return {}
     params = {
         "sessions": list(moving),
@@ -231,12 +272,25 @@ async def _write(conn: Conn, statement: bytes, plans: dict[uuid.UUID, _Plan]) ->
         "roles": [d.ingested.role for d in drafts],
         "formats": [d.request.fmt for d in drafts],
         "raws": [d.request.raw for d in drafts],
-        "parts": [d.ingested.parts_json.decode() for d in drafts],
+        "parts": [str(d.ingested.parts_json, "utf-8") for d in drafts],
         "metas": [d.request.meta_json for d in drafts],
         "ats": [d.at for d in drafts],
     }
     rows = await (await conn.execute(statement, params)).fetchall()
-    return {row[0]: bool(row[1]) for row in rows}  # type: ignore[misc]
+    advanced: dict[uuid.UUID, bool] = {row[0]: bool(row[1]) for row in rows}  # type: ignore[misc]
+    large = [_large_row(d) for d in all_drafts if d.request.offload is not None and d.request.session_id in advanced]
+    if large:
+        await copy_messages(conn, large)
+    return advanced
+
+
+def _large_row(d: _Draft) -> LargeMessageRow:
+    r = d.request
+    raw = r.raw.encode() if isinstance(r.raw, str) else r.raw
+    return LargeMessageRow(
+        d.id, r.session_id, r.project_id, d.seq, d.parent_id, d.ingested.role, r.fmt, raw, d.ingested.parts_json,
+        r.meta_json, d.at,
+    )  # fmt: skip
 
 
 def _finish(plan: _Plan, disable_tracking: bool) -> list[Outcome]:

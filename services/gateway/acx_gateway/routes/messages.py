@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.response import Stream
 
 from acx import codecs, material, metrics, rendering
 from acx.assets import Upload, attach_uploads
@@ -18,9 +19,10 @@ from acx.config import Settings
 from acx.db import events as event_store
 from acx.db import messages as store
 from acx.db.assets import assets_of_messages
-from acx.db.message_writes import IdempotentWrite, Replayed, StoredMessage, StoreRequest
+from acx.db.message_writes import IdempotentWrite, Replayed, StoredMessage, StoreRequest, decoded_elsewhere
 from acx.errors import InvalidRequestError
 from acx.limits import check_object_keys, check_object_size, decode_untrusted
+from acx_gateway.decode_pool import LargeStore, answer_chunks
 from acx_gateway.dependencies import (
     PAGE_DEPENDENCIES,
     SESSION_DEPENDENCIES,
@@ -30,23 +32,16 @@ from acx_gateway.dependencies import (
     PublicSessionId,
     SessionId,
 )
-from acx_gateway.envelope import Envelope, envelope, envelope_bytes, error_responses, json_response
+from acx_gateway.envelope import JSON, Envelope, envelope, envelope_bytes, error_responses, json_response
 from acx_gateway.idempotency import idempotency_key, replay_response, request_fingerprint
+from acx_gateway.large_bodies import StoreMessageBody, meta_json, parse_format
 from acx_gateway.pages import MessagesPage, PublicUrl, build_page, edit_page, read_session_page
-from acx_gateway.params import FormatQuery, GoBool, IdempotencyKey, is_true, parse_choice, parse_uuid
-from acx_gateway.routes._common import decode_body, decode_json
-from acx_gateway.state import gateway_state
+from acx_gateway.params import FormatQuery, GoBool, IdempotencyKey, is_true, parse_uuid
+from acx_gateway.routes._common import decode_json
+from acx_gateway.state import GatewayState, gateway_state
 from acx_gateway.uploads import form_fingerprint, is_multipart, read_multipart, uploads_for
 
 __all__ = ["MessageController", "MessageMetaController", "MetaResult", "StoredMessageOut"]
-
-
-class StoreMessageBody(msgspec.Struct):
-    """`POST /session/{id}/messages` JSON body. `blob` and `meta` stay raw so they persist as sent."""
-
-    blob: msgspec.Raw = msgspec.Raw(b"")
-    format: str | None = None
-    meta: msgspec.Raw = msgspec.Raw(b"")
 
 
 class StoredMessageOut(msgspec.Struct):
@@ -64,24 +59,9 @@ class StoredMessageOut(msgspec.Struct):
     task_id: None = None
 
 
-def _format(value: str | None) -> codecs.Format:
-    return parse_choice("format", value, codecs.FORMATS, "openai")  # type: ignore[return-value]
-
-
-def _meta_json(meta: msgspec.Raw) -> str:
-    if not meta or bytes(meta) == b"null":
-        return "{}"
-    check_object_size("meta", len(meta))
-    decoded = decode_untrusted(bytes(meta), name="meta")
-    if not isinstance(decoded, dict):
-        raise InvalidRequestError("invalid_body", "meta must be a JSON object")
-    check_object_keys("meta", decoded)
-    return bytes(meta).decode()
-
-
-# Above this, the blob is decoded in a worker thread: a blob of megabytes would otherwise hold the
-# event loop (and every other request of this process) for a noticeable time.
-_THREAD_ABOVE_BYTES = 1 << 20
+# Above this, a JSON body is decoded in another process (`acx_gateway.decode_pool`), and a
+# multipart payload in a thread: megabytes decoded here would stall every request of the process.
+LARGE_BODY_BYTES = 1 << 20
 
 
 def _decoded(blob: msgspec.Raw) -> tuple[Any, str]:
@@ -91,7 +71,7 @@ def _decoded(blob: msgspec.Raw) -> tuple[Any, str]:
 
 async def _decode_blob(blob: msgspec.Raw) -> tuple[Any, str]:
     """The decoded blob (see `acx.limits.decode_untrusted`) and its text, off the event loop when large."""
-    if len(blob) > _THREAD_ABOVE_BYTES:
+    if len(blob) > LARGE_BODY_BYTES:
         return await asyncio.to_thread(_decoded, blob)
     return _decoded(blob)
 
@@ -106,24 +86,89 @@ def _public_urls(settings: Settings, project_id: uuid.UUID, hashes: list[str]) -
     return urls
 
 
-def _stored_out(stored: StoredMessage, meta_json: str, session_id: uuid.UUID) -> StoredMessageOut:
+def _stored_out(stored: StoredMessage, meta: str, session_id: uuid.UUID, role: str | None = None) -> StoredMessageOut:
+    """The answer to a store; without the decoded message (`role` given), with empty `parts`."""
     message = stored.message
     return StoredMessageOut(
         id=stored.id,
         session_id=session_id,  # the public id: `stored.session_id` is the storage key
         parent_id=stored.parent_id,
-        role=codecs.acontext_role(message),
-        meta=msgspec.Raw(meta_json.encode()),
-        parts=codecs.encode_acontext_parts(message),
+        role=codecs.acontext_role(message) if message is not None else role or "",
+        meta=msgspec.Raw(meta.encode()),
+        parts=codecs.encode_acontext_parts(message) if message is not None else [],
         session_task_process_status=stored.task_status,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
     )
 
 
-def _stored_body(meta_json: str, session_id: uuid.UUID, stored: StoredMessage) -> bytes:
+def _stored_body(meta: str, session_id: uuid.UUID, stored: StoredMessage) -> bytes:
     """The 201 envelope of a store, as recorded for its Idempotency-Key."""
-    return envelope_bytes(_stored_out(stored, meta_json, session_id))
+    return envelope_bytes(_stored_out(stored, meta, session_id))
+
+
+def large_answer_frame(stored: StoredMessage, meta: str, session_id: uuid.UUID, role: str) -> tuple[bytes, bytes]:
+    """The 201 envelope of a store decoded elsewhere, split where its `parts` go."""
+    body = envelope_bytes(_stored_out(stored, meta, session_id, role))
+    # The last one: `meta` (before `parts`) is the client's JSON and may hold the same text.
+    at = body.rindex(b'"parts":[]') + len(b'"parts":')
+    return body[:at], body[at + 2 :]
+
+
+def _large_recorded(large: LargeStore, meta: str, session_id: uuid.UUID, stored: StoredMessage) -> bytes:
+    """The answer of a large idempotent store, whole (recorded with the write: one copy)."""
+    assert large.answer_parts is not None  # set by its ingest, before the write
+    assert large.role is not None
+    prefix, suffix = large_answer_frame(stored, meta, session_id, large.role)
+    return b"".join([prefix, large.answer_parts, suffix])
+
+
+async def _store_large(
+    state: GatewayState,
+    request: Request[Any, Any, Any],
+    chunks: list[bytes],
+    project_id: uuid.UUID,
+    public_session_id: uuid.UUID,
+    session_id: uuid.UUID,
+    idempotency: str | None,
+) -> Response[Any]:
+    """A JSON store of megabytes: decoded in a worker process (`acx_gateway.decode_pool`), the
+    answer streamed in chunks. Same checks, stored bytes and answer as the small path."""
+    fingerprint = None if idempotency is None else await request_fingerprint(request, chunks=chunks)
+    async with state.decoder.store(chunks) as large:  # moves the chunks into shared memory
+        prepared, raw = await large.prepare()
+        key = None if idempotency is None else idempotency_key(request)
+        idempotent = (
+            None
+            if key is None or fingerprint is None
+            else IdempotentWrite(
+                key, fingerprint, functools.partial(_large_recorded, large, prepared.meta_json, public_session_id)
+            )
+        )
+        store_request = StoreRequest(
+            project_id,
+            session_id,
+            prepared.fmt,
+            raw,
+            prepared.meta_json,
+            decoded_elsewhere,
+            (),
+            request.scope.get("state", {}).get("request_id"),
+            idempotent,
+            functools.partial(large.ingest, prepared),
+        )
+        stored = await state.batcher.store(store_request)
+        if isinstance(stored, Replayed):
+            return replay_response(stored.response)
+        metrics.MESSAGES_STORED.labels(prepared.fmt).inc()
+        if stored.recorded is not None:
+            return json_response(stored.recorded, 201)
+        assert large.answer_parts is not None  # set by its ingest
+        assert large.role is not None
+        prefix, suffix = large_answer_frame(stored, prepared.meta_json, public_session_id, large.role)
+        chunks = await answer_chunks(prefix, large.answer_parts, suffix)
+    length = str(sum(len(chunk) for chunk in chunks))
+    return Stream(chunks, status_code=201, media_type=JSON, headers={"Content-Length": length})
 
 
 class MetaBody(msgspec.Struct):
@@ -161,12 +206,19 @@ class MessageController(Controller):
             payload, files = await read_multipart(request, state.settings.max_upload_bytes)
             form_content = form_fingerprint(payload, files)
             body = decode_json(payload, StoreMessageBody)
+        elif (request.content_length or 0) > LARGE_BODY_BYTES:
+            chunks = [chunk async for chunk in request.stream() if chunk]  # never joined (a long copy)
+            large = asyncio.create_task(
+                _store_large(state, request, chunks, project_id, public_session_id, session_id, idempotency)
+            )
+            # A cancelled request leaves the store running: it owns shared memory the batcher reads.
+            return await asyncio.shield(large)
         else:
-            body = await decode_body(request, StoreMessageBody)
-        fmt = _format(body.format)
+            body = decode_json(await request.body(), StoreMessageBody)
+        fmt = parse_format(body.format)
         if not body.blob:
             raise InvalidRequestError("invalid_body", "blob is required")
-        meta_json = _meta_json(body.meta)
+        meta = meta_json(body.meta)
         blob, raw = await _decode_blob(body.blob)
         uploads = uploads_for(fmt, blob, files)
         by_field = {upload.field: upload for upload in uploads}
@@ -178,7 +230,7 @@ class MessageController(Controller):
             else IdempotentWrite(
                 key,
                 await request_fingerprint(request, form_content),
-                functools.partial(_stored_body, meta_json, public_session_id),
+                functools.partial(_stored_body, meta, public_session_id),
             )
         )
         store_request = StoreRequest(
@@ -186,7 +238,7 @@ class MessageController(Controller):
             session_id,
             fmt,
             raw,
-            meta_json,
+            meta,
             functools.partial(rendering.ingest, fmt, blob, prepare=prepare),
             uploads,
             request.scope.get("state", {}).get("request_id"),
@@ -199,10 +251,10 @@ class MessageController(Controller):
         metrics.MESSAGES_STORED.labels(fmt).inc()
         if stored.recorded is not None:
             return json_response(stored.recorded, 201)  # type: ignore[return-value]  # the same envelope, recorded
-        if len(raw) > _THREAD_ABOVE_BYTES:  # the answer carries the parts, files inline: megabytes to encode
-            body_bytes = await asyncio.to_thread(_stored_body, meta_json, public_session_id, stored)
+        if len(raw) > LARGE_BODY_BYTES:  # the answer carries the parts, files inline: megabytes to encode
+            body_bytes = await asyncio.to_thread(_stored_body, meta, public_session_id, stored)
             return json_response(body_bytes, 201)  # type: ignore[return-value]  # the same envelope, encoded
-        return Response(envelope(_stored_out(stored, meta_json, public_session_id)), status_code=201)
+        return Response(envelope(_stored_out(stored, meta, public_session_id)), status_code=201)
 
     @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def list(
