@@ -22,6 +22,7 @@ from litestar.testing.transport import TestClientTransport
 from acx.config import Settings, load_settings
 from acx_gateway.app import create_app
 from tests.http._helpers import new_project_key
+from tests.integration._processes import TEST_PEPPER
 
 ROOT_KEY = "sk-ac-your-root-api-bearer-token"
 BASE_URL = "http://testserver.local"
@@ -34,8 +35,20 @@ StartGateway = Callable[..., Awaitable[Client]]
 
 
 def settings_with(database_url: str, redis_url: str, **env: str) -> Settings:
-    """The test databases, rate limiting off (one client sends everything) unless `env` says otherwise."""
-    return load_settings({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RATE_LIMIT_RPS": "0", **env})
+    """The test databases, rate limiting off (one client sends everything) unless `env` says otherwise.
+
+    The pepper is the integration stack's: the default project's key HMAC is re-keyed by whichever
+    gateway starts, so both layers must agree on it or a later layer's root key answers 401.
+    """
+    return load_settings(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "RATE_LIMIT_RPS": "0",
+            "SECRET_PEPPER": TEST_PEPPER,
+            **env,
+        }
+    )
 
 
 @asynccontextmanager

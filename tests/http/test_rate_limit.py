@@ -37,7 +37,7 @@ async def test_rate_limit_per_project(start_gateway: StartGateway, settings: Set
         assert statuses.count(200) <= RATE_BURST + int(elapsed * RATE_RPS), (statuses, elapsed)
         assert 429 in statuses, statuses
         throttled = responses[statuses.index(429)]
-        assert_error_response(throttled, 429)
+        assert_error_response(throttled, 429, "rate_limited")
         retry_after = int(throttled.headers["Retry-After"])
         assert 1 <= retry_after <= 2
         post_status = (await a.post("/session", json={})).status_code  # every route counts

@@ -15,9 +15,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from acx.config import Settings, load_settings
 from acx_gateway.app import create_app
-from tests.http.conftest import ROOT_KEY, Client
+from tests.http.conftest import ROOT_KEY, Client, settings_with
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -90,9 +89,7 @@ async def test_a_client_gone_mid_body_is_not_a_server_error(
 @pytest.fixture(scope="module")
 async def impatient(database_url: str, redis_url: str) -> AsyncIterator[tuple[Litestar, Client]]:
     """A gateway that waits 0.2 s for the next piece of a request body."""
-    settings: Settings = load_settings(
-        {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "HTTP_BODY_TIMEOUT_SECONDS": "0.2"}
-    )
+    settings = settings_with(database_url, redis_url, HTTP_BODY_TIMEOUT_SECONDS="0.2")
     app = create_app(settings)
     async with AsyncTestClient(app, base_url="http://testserver.local/api/v1") as test_client:
         test_client.headers["Authorization"] = f"Bearer {ROOT_KEY}"

@@ -45,7 +45,12 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if state.limiter is not None:
             wait = await state.limiter.retry_after(project_id)
             if wait:
-                raise ApiError(429, "rate limit exceeded, retry later", headers={"Retry-After": str(wait)})
+                raise ApiError(
+                    429,
+                    "rate limit exceeded, retry later",
+                    {"error_code": "rate_limited"},
+                    headers={"Retry-After": str(wait)},
+                )
         return AuthenticationResult(user=None, auth=project_id)
 
 
