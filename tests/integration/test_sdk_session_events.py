@@ -178,12 +178,14 @@ def test_observing_status_of_an_empty_session(client: acontext.AcontextClient, s
     [
         pytest.param(lambda sdk, sid: sdk.sessions.flush(sid), id="flush"),
         pytest.param(lambda sdk, sid: sdk.sessions.messages_observing_status(sid), id="observing_status"),
+        pytest.param(lambda sdk, sid: sdk.sessions.get_tasks(sid), id="get_tasks"),
+        pytest.param(lambda sdk, sid: sdk.sessions.get_session_summary(sid), id="get_session_summary"),
     ],
 )
-def test_status_and_flush_of_a_missing_or_foreign_session(
+def test_status_flush_and_tasks_of_a_missing_or_foreign_session(
     unreachable: tuple[acontext.AcontextClient, str], call: Callable[[acontext.AcontextClient, str], object]
 ) -> None:
-    """flush and observing status of a missing session, or of another project's, are 404."""
+    """flush, observing status, tasks and the summary of a missing session, or of another project's, are 404."""
     with pytest.raises(APIError) as exc:
         call(*unreachable)
     assert_api_error(exc.value, 404)
@@ -217,19 +219,3 @@ def test_tasks_limit_out_of_range(client: acontext.AcontextClient, session_id: s
 def test_tasks_limit_not_a_number(http: httpx.Client, session_id: str) -> None:
     """A non-numeric limit is 400."""
     assert_error_response(http.get(f"/session/{session_id}/task", params={"limit": "x"}), 400)
-
-
-@pytest.mark.parametrize(
-    "call",
-    [
-        pytest.param(lambda sdk, sid: sdk.sessions.get_tasks(sid), id="get_tasks"),
-        pytest.param(lambda sdk, sid: sdk.sessions.get_session_summary(sid), id="get_session_summary"),
-    ],
-)
-def test_tasks_of_a_missing_or_foreign_session(
-    unreachable: tuple[acontext.AcontextClient, str], call: Callable[[acontext.AcontextClient, str], object]
-) -> None:
-    """Tasks and the summary of a missing session, or of another project's, are 404."""
-    with pytest.raises(APIError) as exc:
-        call(*unreachable)
-    assert_api_error(exc.value, 404)
