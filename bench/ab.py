@@ -35,7 +35,8 @@ import psycopg
 import redis
 from psycopg import sql
 
-from acx_dev.embedded import EmbeddedServers, replace_database, replace_redis_db
+from acx_dev.embedded import replace_database, replace_redis_db
+from acx_dev.servers import EmbeddedServers
 from bench import workloads
 from bench.api import Api
 from bench.data import openai_conversation

@@ -17,7 +17,8 @@ import psycopg
 from psycopg import sql
 
 from acx.db.migrate import migrate
-from acx_dev.embedded import EmbeddedServers, replace_database
+from acx_dev.embedded import replace_database
+from acx_dev.servers import EmbeddedServers
 
 __all__ = ["BENCH_DATABASE", "Infra", "infrastructure"]
 

@@ -25,7 +25,8 @@ import redis
 from psycopg import sql
 
 from acx_dev._proc import is_alive
-from acx_dev.embedded import EmbeddedServers, replace_database, replace_redis_db
+from acx_dev.embedded import replace_database, replace_redis_db
+from acx_dev.servers import EmbeddedServers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA_DIR = REPO_ROOT / ".data" / "test"

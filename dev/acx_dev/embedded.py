@@ -1,12 +1,8 @@
-"""Real PostgreSQL and Redis servers run from wheels, for `make run` and the tests.
+"""One real PostgreSQL or Redis server run from its wheel, for `make run` and the tests.
 
-Used when DATABASE_URL / REDIS_URL are unset. Data lives under `<DATA_DIR>/postgres` and
-`<DATA_DIR>/redis`, so it survives restarts; a server left running by a crashed run is reused.
-Several processes may share one data dir: the last one to stop actually stops the server.
-
-    with EmbeddedServers(Path(".data")) as servers:
-        servers.database_url  # postgresql://postgres@/acx?host=/abs/.data/postgres
-        servers.redis_url     # redis://127.0.0.1:6380/0
+Data lives under `<DATA_DIR>/postgres` and `<DATA_DIR>/redis`, so it survives restarts; a server
+left running by a crashed run is reused. Several processes may share one data dir: the last one
+to stop actually stops the server. `acx_dev.servers.EmbeddedServers` starts the pair.
 
 Nothing here does I/O at import; the wheels are imported lazily.
 """
@@ -19,15 +15,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import threading
 import time
 import warnings
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from acx.config import Settings
 from acx_dev._proc import (
     Holders,
     cmdline,
@@ -45,7 +38,6 @@ __all__ = [
     "EmbeddedError",
     "EmbeddedPostgres",
     "EmbeddedRedis",
-    "EmbeddedServers",
     "replace_database",
     "replace_redis_db",
 ]
@@ -328,83 +320,3 @@ def _wait_ping(port: int, proc: subprocess.Popen[bytes] | None, timeout: float) 
             return False
         time.sleep(0.05)
     return False
-
-
-class EmbeddedServers:
-    """Embedded PostgreSQL and/or Redis under one data dir, as a context manager.
-
-    As a context manager it also turns SIGTERM into SystemExit (when it is the main thread and
-    SIGTERM is unhandled), so `kill <pid>` still runs the shutdown instead of orphaning servers.
-    """
-
-    def __init__(
-        self,
-        data_dir: Path | str,
-        *,
-        postgres: bool = True,
-        redis: bool = True,
-        database: str = DEFAULT_DATABASE,
-        redis_port: int = DEFAULT_REDIS_PORT,
-    ) -> None:
-        self.data_dir = Path(data_dir).expanduser().resolve()
-        self.postgres = EmbeddedPostgres(self.data_dir, database) if postgres else None
-        self.redis = EmbeddedRedis(self.data_dir, redis_port) if redis else None
-        self._previous_sigterm: Any = None
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> EmbeddedServers:
-        """Servers for whichever of DATABASE_URL / REDIS_URL is unset."""
-        return cls(settings.data_dir, postgres=settings.database_url is None, redis=settings.redis_url is None)
-
-    @property
-    def database_url(self) -> str:
-        if self.postgres is None:
-            raise EmbeddedError("embedded PostgreSQL was not requested")
-        return self.postgres.url
-
-    @property
-    def redis_url(self) -> str:
-        if self.redis is None:
-            raise EmbeddedError("embedded Redis was not requested")
-        return self.redis.url
-
-    def start(self) -> Self:
-        """Start the requested servers; on failure stop whatever did start, then raise."""
-        try:
-            if self.postgres is not None:
-                self.postgres.start()
-            if self.redis is not None:
-                self.redis.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        """Stop both (idempotent); Redis first so a failure there still stops PostgreSQL."""
-        try:
-            if self.redis is not None:
-                self.redis.stop()
-        finally:
-            if self.postgres is not None:
-                self.postgres.stop()
-
-    def __enter__(self) -> Self:
-        main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_system_exit)
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        try:
-            self.stop()
-        finally:
-            if self._previous_sigterm is not None:
-                signal.signal(signal.SIGTERM, self._previous_sigterm)
-                self._previous_sigterm = None
-
-
-def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)

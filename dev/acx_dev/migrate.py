@@ -6,7 +6,8 @@ import sys
 
 from acx.config import ConfigError, load_settings
 from acx.db.migrate import migrate
-from acx_dev.embedded import EmbeddedError, EmbeddedServers
+from acx_dev.embedded import EmbeddedError
+from acx_dev.servers import EmbeddedServers
 
 __all__ = ["main"]
 

@@ -31,8 +31,9 @@ import redis
 
 from acx import jobs
 from acx.config import ConfigError, Settings, load_settings
-from acx_dev.embedded import EmbeddedError, EmbeddedServers
+from acx_dev.embedded import EmbeddedError
 from acx_dev.preflight import PreflightError, dev_pepper, metrics_port, require_free
+from acx_dev.servers import EmbeddedServers
 
 __all__ = ["Child", "default_children", "gateway_ready", "main", "run", "worker_ready"]
 

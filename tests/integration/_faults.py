@@ -30,7 +30,8 @@ from psycopg import sql
 
 from acx import jobs
 from acx_dev._proc import is_alive
-from acx_dev.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedServers, replace_database, replace_redis_db
+from acx_dev.embedded import EmbeddedPostgres, EmbeddedRedis, replace_database, replace_redis_db
+from acx_dev.servers import EmbeddedServers
 from tests.integration._processes import ServiceProcess, free_port, service_env, wait_http_ok
 
 __all__ = [

@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from acx_dev._proc import cmdline, is_alive
-from acx_dev.embedded import EmbeddedServers
+from acx_dev.servers import EmbeddedServers
 
 TEST_DATA_DIR = Path(__file__).resolve().parents[2] / ".data" / "test"
 
@@ -106,7 +106,7 @@ def test_servers_of_a_killed_process_are_reused_then_stopped(data_dir: Path) -> 
     # being the only live holder, stops them at the end.
     script = (
         "import sys, time\n"
-        "from acx_dev.embedded import EmbeddedServers\n"
+        "from acx_dev.servers import EmbeddedServers\n"
         f"s = EmbeddedServers({str(data_dir)!r}, redis_port=0).start()\n"
         "print(s.postgres.pid, s.redis.pid, flush=True)\n"
         "time.sleep(120)\n"
@@ -132,7 +132,7 @@ def test_servers_of_a_killed_process_are_reused_then_stopped(data_dir: Path) -> 
 def test_sigterm_stops_the_servers(data_dir: Path) -> None:
     script = (
         "import time\n"
-        "from acx_dev.embedded import EmbeddedServers\n"
+        "from acx_dev.servers import EmbeddedServers\n"
         f"with EmbeddedServers({str(data_dir)!r}, redis_port=0) as s:\n"
         "    print(s.postgres.pid, s.redis.pid, flush=True)\n"
         "    time.sleep(120)\n"
@@ -152,7 +152,7 @@ def test_restart_after_servers_were_killed(data_dir: Path) -> None:
     # (containers) the dead postmaster stays a zombie whose PID still "exists".
     script = (
         "import os, signal, time\n"
-        "from acx_dev.embedded import EmbeddedServers\n"
+        "from acx_dev.servers import EmbeddedServers\n"
         f"s = EmbeddedServers({str(data_dir)!r}, redis_port=0).start()\n"
         "print(s.postgres.pid, s.redis.pid, flush=True)\n"
         "time.sleep(120)\n"
