@@ -13,7 +13,7 @@ import pytest
 from tests.conversion_cases import ERROR_CASES, OK_CASES, TARGETS, blobs_of, normalise
 from tests.http._helpers import assert_error_response
 from tests.http.conftest import Client
-from tests.integration._helpers import validate_items
+from tests.sdk_types import validate_items
 
 
 def _by_target(cases: list[dict[str, Any]]) -> list[Any]:

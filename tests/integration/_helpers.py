@@ -1,32 +1,23 @@
-"""Shared helpers for the SDK integration tests: clients, item inspection, SDK-type validation."""
+"""Shared helpers for the SDK integration tests: clients, item inspection, polling."""
 
 from __future__ import annotations
 
 import json
 import time
-import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import acontext
-import anthropic.types
 import httpx
-import openai.types.chat
 import psycopg
-from google.genai import types as genai_types
-from pydantic import TypeAdapter
 
 # Re-exported for the integration tests: one definition serves both layers.
 from tests.http._helpers import assert_error_response as assert_error_response  # noqa: PLC0414
 
 FORMATS: tuple[str, ...] = ("openai", "anthropic", "gemini", "acontext")
 PROVIDER_FORMATS: tuple[str, ...] = ("openai", "anthropic", "gemini")
-
-_OPENAI = TypeAdapter(openai.types.chat.ChatCompletionMessageParam)
-_ANTHROPIC = TypeAdapter(anthropic.types.MessageParam)
-_GEMINI = TypeAdapter(genai_types.Content)
 
 
 @contextmanager
@@ -37,36 +28,6 @@ def sdk_client(api_url: str, api_key: str) -> Iterator[acontext.AcontextClient]:
         yield client
     finally:
         client.close()
-
-
-def _typed_dict_keys(union: Any) -> dict[str, set[str]]:
-    """role literal -> allowed top-level keys, for a union of message TypedDicts."""
-    out: dict[str, set[str]] = {}
-    for member in typing.get_args(union) or (union,):
-        hints = typing.get_type_hints(member)
-        for role in typing.get_args(hints["role"]):
-            out.setdefault(role, set()).update(hints)
-    return out
-
-
-_OPENAI_KEYS = _typed_dict_keys(openai.types.chat.ChatCompletionMessageParam)
-_ANTHROPIC_KEYS = _typed_dict_keys(anthropic.types.MessageParam)
-
-
-def validate_items(fmt: str, items: Sequence[Any]) -> None:
-    """Each item must be a valid official-SDK message of `fmt`, without unknown top-level keys."""
-    for item in items:
-        assert isinstance(item, dict), f"{fmt} item is not an object: {item!r}"
-        if fmt == "openai":
-            _OPENAI.validate_python(item)
-            extra = set(item) - _OPENAI_KEYS.get(item["role"], set())
-            assert not extra, f"openai item has unknown keys {extra}: {item}"
-        elif fmt == "anthropic":
-            _ANTHROPIC.validate_python(item)
-            extra = set(item) - _ANTHROPIC_KEYS.get(item["role"], set())
-            assert not extra, f"anthropic item has unknown keys {extra}: {item}"
-        elif fmt == "gemini":
-            _GEMINI.validate_python(item)  # genai models forbid extra keys at every level
 
 
 @dataclass

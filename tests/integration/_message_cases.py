@@ -9,10 +9,8 @@ from typing import Any
 import acontext
 from acontext.messages import build_acontext_message
 
-from tests.integration._helpers import (
-    turn_of,
-    validate_items,
-)
+from tests.integration._helpers import turn_of
+from tests.sdk_types import validate_items
 
 ROLES: dict[str, dict[str, str]] = {
     "system": {"openai": "system", "anthropic": "system", "gemini": "user", "acontext": "user"},

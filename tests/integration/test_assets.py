@@ -20,8 +20,8 @@ import pytest
 from tests.http._helpers import make_pdf
 from tests.http._helpers import make_png as make_png  # noqa: PLC0414
 from tests.http._helpers import sha as sha  # noqa: PLC0414
-from tests.integration._helpers import validate_items
 from tests.integration.conftest import Stack
+from tests.sdk_types import validate_items
 
 pytestmark = pytest.mark.integration
 

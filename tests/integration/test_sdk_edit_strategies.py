@@ -14,7 +14,7 @@ import acontext
 import httpx
 import pytest
 
-from tests.integration._helpers import FORMATS, sdk_client, validate_items
+from tests.integration._helpers import FORMATS, sdk_client
 from tests.integration._session_conversations import (
     Conv,
     call_args,
@@ -26,6 +26,7 @@ from tests.integration._session_conversations import (
     words,
 )
 from tests.integration.conftest import Stack
+from tests.sdk_types import validate_items
 
 pytestmark = pytest.mark.integration
 

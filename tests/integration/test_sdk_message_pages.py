@@ -12,15 +12,7 @@ import httpx
 import pytest
 
 from acx.tokens import get_encoding
-from tests.integration._helpers import (
-    FORMATS,
-    poll,
-    rendering_formats,
-    sdk_client,
-    store_raw,
-    turn_of,
-    validate_items,
-)
+from tests.integration._helpers import FORMATS, poll, rendering_formats, sdk_client, store_raw, turn_of
 from tests.integration._message_cases import (
     CONVERSATIONS,
     Expect,
@@ -28,6 +20,7 @@ from tests.integration._message_cases import (
     new_session,
 )
 from tests.integration.conftest import Stack
+from tests.sdk_types import validate_items
 
 pytestmark = pytest.mark.integration
 

@@ -11,15 +11,9 @@ import httpx
 import pytest
 from acontext.errors import APIError
 
-from tests.integration._helpers import (
-    assert_api_error,
-    assert_error_response,
-    message_count,
-    store_raw,
-    turn_of,
-    validate_items,
-)
+from tests.integration._helpers import assert_api_error, assert_error_response, message_count, store_raw, turn_of
 from tests.integration._message_cases import new_session
+from tests.sdk_types import validate_items
 
 pytestmark = pytest.mark.integration
 

@@ -12,20 +12,14 @@ import openai.types.chat
 import pytest
 from acontext.types.session import Message
 
-from tests.integration._helpers import (
-    FORMATS,
-    assert_error_response,
-    message_count,
-    store_raw,
-    turn_of,
-    validate_items,
-)
+from tests.integration._helpers import FORMATS, assert_error_response, message_count, store_raw, turn_of
 from tests.integration._message_cases import (
     CONVERSATIONS,
     check_items,
     new_session,
     tool_call_blob,
 )
+from tests.sdk_types import validate_items
 
 pytestmark = pytest.mark.integration
 
