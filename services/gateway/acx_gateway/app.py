@@ -35,7 +35,7 @@ from acx_gateway.observability import (
 )
 from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config, openapi_document
 from acx_gateway.ratelimit import RateLimiter
-from acx_gateway.request import GatewayRequest
+from acx_gateway.request import BodyDeadlines, GatewayRequest
 from acx_gateway.routes.assets import AssetController, public_material
 from acx_gateway.routes.conversion import ConvertController, RequestViewController
 from acx_gateway.routes.messages import MessageController, MessageMetaController
@@ -93,6 +93,7 @@ def create_app(settings: Settings, *, start_decoder: bool = False) -> Litestar:
         decoder = DecodePool()
         if start_decoder:
             decoder.start_workers()
+        body_deadlines = BodyDeadlines(settings.http_body_timeout_seconds)
         app.state.gateway = GatewayState(
             settings=settings,
             pool=pool,
@@ -100,15 +101,18 @@ def create_app(settings: Settings, *, start_decoder: bool = False) -> Litestar:
             conversions=conversions,
             batcher=batcher,
             decoder=decoder,
+            body_deadlines=body_deadlines,
             limiter=limiter,
         )
         metrics.announce("gateway")
         pool_stats = asyncio.create_task(publish_pool_stats_forever(pool))
+        body_sweeps = asyncio.create_task(body_deadlines.run())
         _log.info("gateway ready", base_url=settings.base_url)
         try:
             yield
         finally:
             pool_stats.cancel()
+            body_sweeps.cancel()
             await batcher.close()
             await decoder.close()
             await queue.aclose()

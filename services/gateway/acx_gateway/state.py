@@ -16,6 +16,7 @@ from acx_gateway.batcher import StoreBatcher
 from acx_gateway.conversion_queue import ConversionQueue
 from acx_gateway.decode_pool import DecodePool
 from acx_gateway.ratelimit import RateLimiter
+from acx_gateway.request import BodyDeadlines
 
 __all__ = ["GatewayState", "gateway_state"]
 
@@ -23,7 +24,7 @@ __all__ = ["GatewayState", "gateway_state"]
 @dataclass
 class GatewayState:
     """What request handlers share: settings, the DB pool, the job queue, the store batcher, the
-    processes that decode large stores."""
+    processes that decode large stores, the deadlines of body reads."""
 
     settings: Settings
     pool: Pool
@@ -31,6 +32,7 @@ class GatewayState:
     conversions: ConversionQueue
     batcher: StoreBatcher
     decoder: DecodePool
+    body_deadlines: BodyDeadlines
     limiter: RateLimiter | None = None
     tokens: dict[str, tuple[uuid.UUID | None, float]] = field(default_factory=dict)
     #: Key lookups under way, by key HMAC: concurrent requests with one key share one query.
