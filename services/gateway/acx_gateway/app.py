@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -107,6 +108,11 @@ def create_app(settings: Settings, *, start_decoder: bool = False) -> Litestar:
         metrics.announce("gateway")
         pool_stats = asyncio.create_task(publish_pool_stats_forever(pool))
         body_sweeps = asyncio.create_task(body_deadlines.run())
+        # What start-up made (modules, the route table, signature models: ~80 000 objects) lives as long
+        # as the process; frozen, the collector no longer walks it in every full collection (measured:
+        # a store spent 7-13 % of its CPU there).
+        gc.collect()
+        gc.freeze()
         _log.info("gateway ready", base_url=settings.base_url)
         try:
             yield

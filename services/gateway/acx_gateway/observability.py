@@ -41,6 +41,8 @@ _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", _API_CSP),
 )
 _NO_STORE = (b"cache-control", b"no-store")
+#: The headers a response may set itself, which then win over the defaults above.
+_OWN_POLICY = frozenset(name for name, _ in (*_SECURITY_HEADERS, _NO_STORE))
 
 
 def observability_middleware(app: ASGIApp) -> ASGIApp:
@@ -74,10 +76,13 @@ async def stamp_response(message: Message, scope: Scope) -> None:
     state = scope.setdefault("state", {})
     request_id: str = state.get("request_id") or state.setdefault("request_id", _request_id(scope))
     headers = list(message.get("headers") or ())
-    present = {name.lower() for name, _ in headers}
+    own = {name.lower() for name, _ in headers if name.lower() in _OWN_POLICY}
     headers.append((b"x-request-id", request_id.encode()))
-    headers.extend(header for header in _SECURITY_HEADERS if header[0] not in present)
-    if _NO_STORE[0] not in present and scope.get("path", "").startswith("/api/"):
+    if own:
+        headers.extend(header for header in _SECURITY_HEADERS if header[0] not in own)
+    else:
+        headers.extend(_SECURITY_HEADERS)
+    if _NO_STORE[0] not in own and scope.get("path", "").startswith("/api/"):
         headers.append(_NO_STORE)
     message["headers"] = headers
     counter, histogram = _series(scope.get("path_template", "unmatched"), scope.get("method", "GET"), message["status"])

@@ -79,9 +79,8 @@ class BodyDeadlines:
                 raise
             self._expired.discard(task)
             task.uncancel()
-            raise ApiError(
-                408, f"the request body stopped arriving (nothing for {self.timeout:g} s)", {"error_code": "body_timeout"}
-            ) from None
+            msg = f"the request body stopped arriving (nothing for {self.timeout:g} s)"
+            raise ApiError(408, msg, {"error_code": "body_timeout"}) from None
         finally:
             self._waiting.pop(task, None)
         if message["type"] == "http.disconnect":
