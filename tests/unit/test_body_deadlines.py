@@ -9,12 +9,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from litestar.types import HTTPRequestEvent, ReceiveMessage
 
 from acx.errors import InvalidRequestError
 from acx_gateway.envelope import ApiError
 from acx_gateway.request import BodyDeadlines
 
-_PIECE = {"type": "http.request", "body": b"{}", "more_body": False}
+_PIECE: HTTPRequestEvent = {"type": "http.request", "body": b"{}", "more_body": False}
 #: Generous: a guard against a hang, not a timing assertion.
 _HANG_GUARD_SECONDS = 10.0
 
@@ -28,12 +29,12 @@ async def deadlines() -> AsyncIterator[BodyDeadlines]:
     sweeps.cancel()
 
 
-async def _silent() -> dict[str, object]:
+async def _silent() -> ReceiveMessage:
     await asyncio.Event().wait()
     raise AssertionError("unreachable")
 
 
-async def _slow_piece() -> dict[str, object]:
+async def _slow_piece() -> ReceiveMessage:
     await asyncio.sleep(0.01)
     return _PIECE
 
@@ -61,7 +62,7 @@ async def test_a_silent_client_is_408_body_timeout(deadlines: BodyDeadlines) -> 
 
 
 async def test_a_client_gone_mid_body_is_client_disconnected(deadlines: BodyDeadlines) -> None:
-    async def gone() -> dict[str, object]:
+    async def gone() -> ReceiveMessage:
         return {"type": "http.disconnect"}
 
     with pytest.raises(InvalidRequestError) as raised:

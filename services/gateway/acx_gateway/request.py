@@ -25,7 +25,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection.base import empty_receive, empty_send
-from litestar.types import Empty, Message, Receive, Scope, Send
+from litestar.types import Empty, Receive, ReceiveMessage, Scope, Send
 
 from acx.errors import InvalidRequestError
 from acx.limits import decode_untrusted
@@ -62,7 +62,7 @@ class BodyDeadlines:
                 self._expired.add(task)
                 task.cancel()
 
-    async def receive(self, receive: Receive) -> Message:
+    async def receive(self, receive: Receive) -> ReceiveMessage:
         """The next ASGI message of `receive`, within the timeout.
 
         Raises:
@@ -96,7 +96,7 @@ class GatewayRequest(Request[Any, Any, Any]):
         self._client_receive = receive
         self.receive = self._receive_within_deadline
 
-    async def _receive_within_deadline(self) -> Message:
+    async def _receive_within_deadline(self) -> ReceiveMessage:
         deadlines: BodyDeadlines = self.scope["app"].state.gateway.body_deadlines
         return await deadlines.receive(self._client_receive)
 
