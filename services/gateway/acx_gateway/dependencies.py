@@ -1,18 +1,19 @@
 """Dependency providers: what a handler declares instead of parsing the request itself.
 
-    project_id         the caller's project (resolved by `BearerAuthMiddleware`), every `/api/v1` route
-    public_session_id  the `{session}` path segment as a UUID, the id answers show
-    session_id         its storage key (ids live per project: `acx.db.sessions.session_key`),
-                       what every per-session query takes
+    project_id         the caller's project (resolved by `BearerAuthMiddleware`), project-level routes
+    session_ref        under `/session/{session}`: the caller's project, the session's id as answers
+                       show it and its storage key (ids live per project: `acx.db.sessions.session_key`),
+                       the one per-session provider
     paging             the page and edit parameters of a session read (`acx_gateway.pages`)
     keyset             `limit`, `cursor` and `time_desc` of another list of a session (events, tasks)
     conn               a pooled database connection, returned to the pool once the handler is done
 
 Litestar resolves providers of the same depth concurrently in an anyio task group, which costs
 about 130 µs a request (measured: more than a cached page read spends in its handler). So the
-providers form a chain, project_id → public_session_id → session_id → paging (or keyset) → conn, that
-Litestar resolves one after another for about 10 µs each: each provider of `conn` follows the last key its routes have,
-without using its value.
+providers form a chain, session_ref (or project_id) → paging (or keyset) → conn, that Litestar
+resolves one after another: each provider of `conn` follows the last key its routes have, without
+using its value. And each provider costs ~4 µs (a signature model parsed per call), so a route
+scope has one provider, not one per value: a store used to resolve three before its handler ran.
 """
 
 from __future__ import annotations
@@ -36,33 +37,28 @@ __all__ = [
     "API_DEPENDENCIES",
     "PAGE_DEPENDENCIES",
     "SESSION_DEPENDENCIES",
+    "AddressedSession",
     "Connection",
     "Keyset",
     "KeysetQuery",
     "Paging",
     "ProjectId",
-    "PublicSessionId",
-    "SessionId",
     "SessionPath",
+    "SessionRef",
     "connection",
     "keyset_dependencies",
     "paged_connection",
     "provide_project_id",
-    "provide_public_session_id",
-    "provide_session_id",
+    "provide_session_ref",
     "session_connection",
 ]
 
 #: What handlers declare to receive a provider's value.
 ProjectId = NamedDependency[uuid.UUID]
-SessionId = NamedDependency[uuid.UUID]
-#: The id in the path, for answers that show it (`SessionId` is the storage key).
-PublicSessionId = NamedDependency[uuid.UUID]
 Paging = NamedDependency[PageQuery]
 Connection = NamedDependency[Conn]
 
-#: The path segment that names a session: `/session/{session:str}/…`. It is not called
-#: `session_id` because that is the name of the parsed UUID the handlers receive.
+#: The path segment that names a session: `/session/{session:str}/…` (parsed by `provide_session_ref`).
 SessionPath = Annotated[str, PathParameter(description="The session's UUID", schema_extra={"format": "uuid"})]
 
 
@@ -71,14 +67,24 @@ def provide_project_id(request: Request[Any, Any, Any]) -> uuid.UUID:
     return project_id_of(request)
 
 
-def provide_public_session_id(session: SessionPath, project_id: ProjectId) -> uuid.UUID:
-    """The session's id as the client knows it; 400 `invalid session_id: … is not a UUID` as upstream."""
-    return parse_uuid("session_id", session)
+class SessionRef(NamedTuple):
+    """The session a `/session/{session}/…` route addresses, in the caller's project."""
+
+    project_id: uuid.UUID
+    #: The id as the client knows it: what answers show.
+    id: uuid.UUID
+    #: Its storage key (`acx.db.sessions.session_key`): what per-session queries take.
+    key: uuid.UUID
 
 
-def provide_session_id(public_session_id: PublicSessionId, project_id: ProjectId) -> uuid.UUID:
-    """The session's storage key: ids live per project (`acx.db.sessions.session_key`)."""
-    return session_key(project_id, public_session_id)
+AddressedSession = NamedDependency[SessionRef]
+
+
+def provide_session_ref(request: Request[Any, Any, Any], session: SessionPath) -> SessionRef:
+    """The session in the path; 400 `invalid session_id: … is not a UUID` as upstream."""
+    project_id = project_id_of(request)
+    public_id = parse_uuid("session_id", session)
+    return SessionRef(project_id, public_id, session_key(project_id, public_id))
 
 
 async def connection(request: Request[Any, Any, Any], project_id: ProjectId) -> AsyncIterator[Conn]:
@@ -87,8 +93,8 @@ async def connection(request: Request[Any, Any, Any], project_id: ProjectId) -> 
         yield conn
 
 
-async def session_connection(request: Request[Any, Any, Any], session_id: SessionId) -> AsyncIterator[Conn]:
-    """A pooled connection for a per-session route (after `session_id`, see the module doc)."""
+async def session_connection(request: Request[Any, Any, Any], session_ref: AddressedSession) -> AsyncIterator[Conn]:
+    """A pooled connection for a per-session route (after `session_ref`, see the module doc)."""
     async with gateway_state(request).pool.connection() as conn:
         yield conn
 
@@ -115,7 +121,7 @@ def keyset_dependencies(default_limit: int) -> dict[str, Provide]:
     """Providers of `keyset` (`limit` 1 to 200, `default_limit` when absent) and of `conn` after it."""
 
     def provide_keyset(
-        session_id: SessionId,  # resolved after it: see the module doc
+        session_ref: AddressedSession,  # resolved after it: see the module doc
         limit: PageLimit = default_limit,
         cursor: Cursor = None,
         time_desc: TimeDesc = None,
@@ -137,8 +143,7 @@ async def keyset_connection(request: Request[Any, Any, Any], keyset: Keyset) -> 
 API_DEPENDENCIES = {"project_id": Provide(provide_project_id, sync_to_thread=False), "conn": Provide(connection)}
 #: On every Controller under `/session/{session}`.
 SESSION_DEPENDENCIES = {
-    "public_session_id": Provide(provide_public_session_id, sync_to_thread=False),
-    "session_id": Provide(provide_session_id, sync_to_thread=False),
+    "session_ref": Provide(provide_session_ref, sync_to_thread=False),
     "conn": Provide(session_connection),
 }
 #: On the handlers that read a page of a session.

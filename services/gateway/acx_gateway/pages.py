@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 from litestar.di import NamedDependency
@@ -48,7 +48,7 @@ class PageQuery(NamedTuple):
 
 
 def provide_page_query(
-    session_id: NamedDependency[uuid.UUID],  # resolved after it: see acx_gateway.dependencies
+    session_ref: NamedDependency[Any],  # resolved after it (see acx_gateway.dependencies), value unused
     limit: Annotated[int, QueryParameter(ge=0, le=200, description="0 or absent: the whole session")] = 0,
     cursor: Cursor = None,
     time_desc: TimeDesc = None,

@@ -12,7 +12,7 @@ from acx import material
 from acx.db.assets import get_asset, session_asset
 from acx.db.sessions import require_session
 from acx.errors import InvalidRequestError, NotFoundError
-from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
+from acx_gateway.dependencies import SESSION_DEPENDENCIES, AddressedSession, Connection
 from acx_gateway.envelope import error_responses
 from acx_gateway.material_response import file_response
 from acx_gateway.state import gateway_state
@@ -34,8 +34,7 @@ class AssetController(Controller):
     @get("/download", media_type="application/octet-stream", responses=error_responses(400, 404))
     async def download(
         self,
-        project_id: ProjectId,
-        session_id: SessionId,
+        session_ref: AddressedSession,
         conn: Connection,
         s3_key: Annotated[
             str | None, QueryParameter(description="`asset.s3_key` of a part", schema_extra=_KEY_SCHEMA)
@@ -45,8 +44,8 @@ class AssetController(Controller):
         if not s3_key:
             raise InvalidRequestError("invalid_parameter", "s3_key is required")
         match = _ASSET_KEY.fullmatch(s3_key)
-        await require_session(conn, project_id, session_id)
-        asset = await session_asset(conn, project_id, session_id, match[1]) if match else None
+        await require_session(conn, session_ref.project_id, session_ref.key)
+        asset = await session_asset(conn, session_ref.project_id, session_ref.key, match[1]) if match else None
         if asset is None:
             raise NotFoundError("asset_not_found", "asset not found")
         return file_response(asset.data, "application/octet-stream", inline=False)

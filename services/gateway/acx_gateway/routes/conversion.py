@@ -12,7 +12,13 @@ from litestar.params import JSONBody
 from acx import codecs, rendering, tokens
 from acx.errors import InvalidRequestError
 from acx.model import Message
-from acx_gateway.dependencies import PAGE_DEPENDENCIES, SESSION_DEPENDENCIES, Connection, Paging, ProjectId, SessionId
+from acx_gateway.dependencies import (
+    PAGE_DEPENDENCIES,
+    SESSION_DEPENDENCIES,
+    AddressedSession,
+    Connection,
+    Paging,
+)
 from acx_gateway.envelope import Envelope, envelope, envelope_bytes, error_responses, json_response
 from acx_gateway.pages import edit_page, read_session_page
 from acx_gateway.params import ProviderQuery, parse_choice
@@ -56,15 +62,14 @@ class RequestViewController(Controller):
     @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def render(
         self,
-        project_id: ProjectId,
-        session_id: SessionId,
+        session_ref: AddressedSession,
         paging: Paging,
         conn: Connection,
         format: ProviderQuery = "openai",
     ) -> Envelope[RequestView]:
         """The session (or a page of it) as one provider request: merged turns, hoisted system."""
         fmt: codecs.ProviderFormat = format or "openai"
-        page = await read_session_page(conn, project_id, session_id, fmt, paging, decode_all=True)
+        page = await read_session_page(conn, session_ref.project_id, session_ref.key, fmt, paging, decode_all=True)
         entries, edit_at = edit_page(page.rows, paging)
         conversation: list[tuple[str, Message, bytes]] = []
         total = 0

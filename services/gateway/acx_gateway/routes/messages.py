@@ -26,11 +26,9 @@ from acx_gateway.decode_pool import LargeStore, answer_chunks
 from acx_gateway.dependencies import (
     PAGE_DEPENDENCIES,
     SESSION_DEPENDENCIES,
+    AddressedSession,
     Connection,
     Paging,
-    ProjectId,
-    PublicSessionId,
-    SessionId,
 )
 from acx_gateway.envelope import JSON, Envelope, envelope, envelope_bytes, error_responses, json_response
 from acx_gateway.idempotency import idempotency_key, replay_response, request_fingerprint
@@ -193,9 +191,7 @@ class MessageController(Controller):
     async def store(
         self,
         request: Request[Any, Any, Any],
-        project_id: ProjectId,
-        public_session_id: PublicSessionId,
-        session_id: SessionId,
+        session_ref: AddressedSession,
         idempotency: IdempotencyKey = None,
     ) -> Response[Envelope[StoredMessageOut]]:
         """Validate, normalise and persist one message (JSON, or multipart: `payload` and files)."""
@@ -209,7 +205,9 @@ class MessageController(Controller):
         elif (request.content_length or 0) > LARGE_BODY_BYTES:
             chunks = [chunk async for chunk in request.stream() if chunk]  # never joined (a long copy)
             large = asyncio.create_task(
-                _store_large(state, request, chunks, project_id, public_session_id, session_id, idempotency)
+                _store_large(
+                    state, request, chunks, session_ref.project_id, session_ref.id, session_ref.key, idempotency
+                )
             )
             # A cancelled request leaves the store running: it owns shared memory the batcher reads.
             return await asyncio.shield(large)
@@ -230,12 +228,12 @@ class MessageController(Controller):
             else IdempotentWrite(
                 key,
                 await request_fingerprint(request, form_content),
-                functools.partial(_stored_body, meta, public_session_id),
+                functools.partial(_stored_body, meta, session_ref.id),
             )
         )
         store_request = StoreRequest(
-            project_id,
-            session_id,
+            session_ref.project_id,
+            session_ref.key,
             fmt,
             raw,
             meta,
@@ -252,16 +250,14 @@ class MessageController(Controller):
         if stored.recorded is not None:
             return json_response(stored.recorded, 201)  # type: ignore[return-value]  # the same envelope, recorded
         if len(raw) > LARGE_BODY_BYTES:  # the answer carries the parts, files inline: megabytes to encode
-            body_bytes = await asyncio.to_thread(_stored_body, meta, public_session_id, stored)
+            body_bytes = await asyncio.to_thread(_stored_body, meta, session_ref.id, stored)
             return json_response(body_bytes, 201)  # type: ignore[return-value]  # the same envelope, encoded
-        return Response(envelope(_stored_out(stored, meta, public_session_id)), status_code=201)
+        return Response(envelope(_stored_out(stored, meta, session_ref.id)), status_code=201)
 
     @get("/", dependencies=PAGE_DEPENDENCIES, responses=error_responses(400, 404))
     async def list(
         self,
-        project_id: ProjectId,
-        public_session_id: PublicSessionId,
-        session_id: SessionId,
+        session_ref: AddressedSession,
         paging: Paging,
         conn: Connection,
         request: Request[Any, Any, Any],
@@ -276,20 +272,20 @@ class MessageController(Controller):
         """A page of the session in `format`, items aligned with `ids` and `metas`."""
         fmt: codecs.Format = format or "openai"
         public_urls = is_true(with_asset_public_url, default=True) and fmt == "acontext"
-        page = await read_session_page(conn, project_id, session_id, fmt, paging)
+        page = await read_session_page(conn, session_ref.project_id, session_ref.key, fmt, paging)
         rows = page.rows
         hashes = await assets_of_messages(conn, [row.id for row in rows]) if public_urls and rows else []
         events = is_true(with_events)
         page_events = (
-            await event_store.events_between(conn, session_id, rows[0].created_at, rows[-1].created_at)
+            await event_store.events_between(conn, session_ref.key, rows[0].created_at, rows[-1].created_at)
             if events and rows
             else None
         )
         entries, edit_at = edit_page(rows, paging)
-        data = build_page(public_session_id, fmt, entries, page, edit_at)
+        data = build_page(session_ref.id, fmt, entries, page, edit_at)
         data.events = page_events
         if hashes:
-            data.public_urls = _public_urls(gateway_state(request).settings, project_id, hashes)
+            data.public_urls = _public_urls(gateway_state(request).settings, session_ref.project_id, hashes)
         return envelope(data)
 
 
@@ -302,8 +298,7 @@ class MessageMetaController(Controller):
     @patch("/", responses=error_responses(400, 404, 413))
     async def patch_meta(
         self,
-        project_id: ProjectId,
-        session_id: SessionId,
+        session_ref: AddressedSession,
         conn: Connection,
         message: Annotated[str, PathParameter(description="The message's UUID", schema_extra={"format": "uuid"})],
         data: JSONBody[MetaBody | None] = None,
@@ -314,5 +309,5 @@ class MessageMetaController(Controller):
             raise InvalidRequestError("invalid_body", "meta is required and must be an object")
         check_object_keys("meta", data.meta)
         check_object_size("meta", len(msgspec.json.encode(data.meta)))
-        meta = await store.patch_user_meta(conn, project_id, session_id, message_id, data.meta)
+        meta = await store.patch_user_meta(conn, session_ref.project_id, session_ref.key, message_id, data.meta)
         return envelope(MetaResult(meta))

@@ -21,11 +21,9 @@ from acx.limits import MAX_EVENT_TYPE_CHARS, check_text
 from acx.pipeline import precompute_renderings
 from acx_gateway.dependencies import (
     SESSION_DEPENDENCIES,
+    AddressedSession,
     Connection,
     Keyset,
-    ProjectId,
-    PublicSessionId,
-    SessionId,
     keyset_dependencies,
 )
 from acx_gateway.envelope import Envelope, envelope, error_responses
@@ -92,29 +90,23 @@ class SessionOpsController(Controller):
     dependencies = SESSION_DEPENDENCIES
 
     @post("/copy", status_code=200, responses=error_responses(400, 404, 413))
-    async def copy(
-        self, project_id: ProjectId, public_session_id: PublicSessionId, session_id: SessionId, conn: Connection
-    ) -> Envelope[CopyResult]:
+    async def copy(self, session_ref: AddressedSession, conn: Connection) -> Envelope[CopyResult]:
         """Fork the session: same user and configs, every message in the same order with new ids."""
-        new_id = await copy_session(conn, project_id, session_id)
-        return envelope(CopyResult(public_session_id, new_id))
+        new_id = await copy_session(conn, session_ref.project_id, session_ref.key)
+        return envelope(CopyResult(session_ref.id, new_id))
 
     @get("/token_counts", responses=error_responses(400, 404))
-    async def token_counts(
-        self, project_id: ProjectId, session_id: SessionId, conn: Connection
-    ) -> Envelope[TokenCounts]:
+    async def token_counts(self, session_ref: AddressedSession, conn: Connection) -> Envelope[TokenCounts]:
         """Total tokens of the session from the stored per-message counts."""
-        total = await message_store.token_total(conn, project_id, session_id)
+        total = await message_store.token_total(conn, session_ref.project_id, session_ref.key)
         uncounted = sum(tokens.count_tokens(rendering.decode_stored(parts)) for parts in total.uncounted_parts)
         return envelope(TokenCounts(total.counted + uncounted))
 
     @get("/observing_status", responses=error_responses(400, 404))
-    async def observing_status(
-        self, project_id: ProjectId, session_id: SessionId, conn: Connection
-    ) -> Envelope[ObservingStatus]:
+    async def observing_status(self, session_ref: AddressedSession, conn: Connection) -> Envelope[ObservingStatus]:
         """The converter's progress on this session: converted, being converted, waiting."""
-        await require_session(conn, project_id, session_id)
-        progress = await renderings_db.conversion_progress(conn, session_id)
+        await require_session(conn, session_ref.project_id, session_ref.key)
+        progress = await renderings_db.conversion_progress(conn, session_ref.key)
         return envelope(
             ObservingStatus(
                 observed=progress["done"],
@@ -126,16 +118,16 @@ class SessionOpsController(Controller):
         )
 
     @post("/flush", status_code=200, responses=error_responses(400, 404))
-    async def flush(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Envelope[FlushResult]:
+    async def flush(self, session_ref: AddressedSession, conn: Connection) -> Envelope[FlushResult]:
         """Precompute the renderings of the session's pending messages now; returns once their renderings are stored."""
-        await require_session(conn, project_id, session_id)
-        pending = await renderings_db.pending_in_session(conn, session_id)
+        await require_session(conn, session_ref.project_id, session_ref.key)
+        pending = await renderings_db.pending_in_session(conn, session_ref.key)
         await precompute_renderings(conn, await renderings_db.claim_pending(conn, pending))
         return envelope(FlushResult(status=0, errmsg=""))
 
     @post("/events", status_code=200, responses=error_responses(400, 404))
     async def add_event(
-        self, project_id: ProjectId, session_id: SessionId, conn: Connection, data: JSONBody[EventBody | None] = None
+        self, session_ref: AddressedSession, conn: Connection, data: JSONBody[EventBody | None] = None
     ) -> Envelope[event_store.EventRecord]:
         """Append an event `{type, data}` to the session."""
         body = data or EventBody()
@@ -146,26 +138,29 @@ class SessionOpsController(Controller):
         check_text("type", body.type, MAX_EVENT_TYPE_CHARS)
         encoded = msgspec.json.encode(body.data)
         reject_nul("data", encoded)
-        event = await event_store.add_event(conn, project_id, session_id, body.type, encoded.decode())
+        event = await event_store.add_event(conn, session_ref.project_id, session_ref.key, body.type, encoded.decode())
         return envelope(event)
 
     @get("/events", dependencies=keyset_dependencies(50), responses=error_responses(400, 404))
     async def list_events(
-        self, project_id: ProjectId, session_id: SessionId, keyset: Keyset, conn: Connection
+        self, session_ref: AddressedSession, keyset: Keyset, conn: Connection
     ) -> Envelope[event_store.EventPage]:
         """A page of the session's events."""
         page = await event_store.list_events(
-            conn, project_id, session_id, limit=keyset.limit, cursor=keyset.cursor, time_desc=keyset.time_desc
+            conn,
+            session_ref.project_id,
+            session_ref.key,
+            limit=keyset.limit,
+            cursor=keyset.cursor,
+            time_desc=keyset.time_desc,
         )
         return envelope(page)
 
     # `limit` and `time_desc` are validated and accepted as upstream does; the page is empty.
     @get("/task", dependencies=keyset_dependencies(20), responses=error_responses(400, 404))
-    async def tasks(
-        self, project_id: ProjectId, session_id: SessionId, keyset: Keyset, conn: Connection
-    ) -> Envelope[TaskPage]:
+    async def tasks(self, session_ref: AddressedSession, keyset: Keyset, conn: Connection) -> Envelope[TaskPage]:
         """Always an empty page: this product does not extract tasks with an LLM (see README)."""
         if keyset.cursor:
             raise InvalidRequestError("invalid_cursor", "invalid cursor")
-        await require_session(conn, project_id, session_id)
+        await require_session(conn, session_ref.project_id, session_ref.key)
         return envelope(TaskPage(items=[], has_more=False))

@@ -12,7 +12,7 @@ from acx.db import sessions as store
 from acx.db.idempotency import StoredResponse
 from acx.errors import InvalidRequestError
 from acx.limits import MAX_USER_CHARS, check_object_keys, check_object_size, check_text
-from acx_gateway.dependencies import SESSION_DEPENDENCIES, Connection, ProjectId, SessionId
+from acx_gateway.dependencies import SESSION_DEPENDENCIES, AddressedSession, Connection, ProjectId
 from acx_gateway.envelope import Envelope, Reply, envelope, envelope_bytes, error_responses
 from acx_gateway.idempotency import idempotency_key, run_idempotent
 from acx_gateway.params import Cursor, IdempotencyKey, PageLimit, TimeDesc, is_true, parse_json_object, parse_uuid
@@ -132,30 +132,28 @@ class SessionItemController(Controller):
     dependencies = SESSION_DEPENDENCIES
 
     @delete("/", status_code=200, responses=error_responses(400, 404))
-    async def delete(self, project_id: ProjectId, session_id: SessionId, conn: Connection) -> Reply:
+    async def delete(self, session_ref: AddressedSession, conn: Connection) -> Reply:
         """Delete a session and everything in it."""
-        await store.delete_session(conn, project_id, session_id)
+        await store.delete_session(conn, session_ref.project_id, session_ref.key)
         return Reply()
 
     @get("/configs", responses=error_responses(400, 404))
-    async def get_configs(
-        self, project_id: ProjectId, session_id: SessionId, conn: Connection
-    ) -> Envelope[store.SessionRecord]:
+    async def get_configs(self, session_ref: AddressedSession, conn: Connection) -> Envelope[store.SessionRecord]:
         """The whole session (there is no `GET /session/{id}` upstream)."""
-        return envelope(await store.get_session(conn, project_id, session_id))
+        return envelope(await store.get_session(conn, session_ref.project_id, session_ref.key))
 
     @put("/configs", responses=error_responses(400, 404, 413))
     async def replace_configs(
-        self, project_id: ProjectId, session_id: SessionId, conn: Connection, data: JSONBody[ConfigsBody | None] = None
+        self, session_ref: AddressedSession, conn: Connection, data: JSONBody[ConfigsBody | None] = None
     ) -> Reply:
         """Replace the configs object."""
-        await store.replace_configs(conn, project_id, session_id, _checked_configs(data))
+        await store.replace_configs(conn, session_ref.project_id, session_ref.key, _checked_configs(data))
         return Reply()
 
     @patch("/configs", responses=error_responses(400, 404, 413))
     async def patch_configs(
-        self, project_id: ProjectId, session_id: SessionId, conn: Connection, data: JSONBody[ConfigsBody | None] = None
+        self, session_ref: AddressedSession, conn: Connection, data: JSONBody[ConfigsBody | None] = None
     ) -> Envelope[ConfigsResult]:
         """Shallow-merge configs; a null value deletes its key."""
-        merged = await store.merge_configs(conn, project_id, session_id, _checked_configs(data))
+        merged = await store.merge_configs(conn, session_ref.project_id, session_ref.key, _checked_configs(data))
         return envelope(ConfigsResult(merged))
