@@ -27,9 +27,11 @@ _YIELD_EVERY = 1 << 20
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     """The request's `Idempotency-Key`, if any (1-255 printable ASCII characters)."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
+    # Straight from the raw ASGI headers: `request.headers` builds a multi-dict of every header first.
+    raw = next((value for name, value in request.scope["headers"] if name.lower() == b"idempotency-key"), None)
+    if raw is None:
         return None
+    key = raw.decode("latin-1")
     if not 0 < len(key) <= _MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise InvalidRequestError("invalid_idempotency_key", "Idempotency-Key must be 1-255 printable ASCII characters")
     return key

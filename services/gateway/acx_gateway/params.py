@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from litestar.params import HeaderParameter, QueryParameter
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
+from litestar.params import QueryParameter
 
 from acx.codecs import Format, ProviderFormat
 from acx.errors import InvalidRequestError
 from acx.limits import decode_untrusted
 
 __all__ = [
+    "AcceptsIdempotencyKey",
     "Cursor",
     "FormatQuery",
     "GoBool",
-    "IdempotencyKey",
     "PageLimit",
     "ProviderQuery",
     "TimeDesc",
@@ -44,14 +47,25 @@ Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the 
 #: `time_desc`: newest first.
 TimeDesc = Annotated[GoBool | None, QueryParameter(description="newest first")]
 
-#: The `Idempotency-Key` header of a POST write (validated by `acx_gateway.idempotency`).
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="1-255 printable ASCII characters; a retry with the same key replays the first response",
-    ),
-]
+
+@dataclass
+class AcceptsIdempotencyKey(Operation):
+    """The OpenAPI operation of a POST write that takes an `Idempotency-Key` header.
+
+    The handler reads the header itself (`acx_gateway.idempotency.idempotency_key`, straight from
+    the raw headers) rather than as a typed header parameter: Litestar builds a dict of every header
+    of the request for one, ~4 µs of each store. So it is declared here, on the route's decorator.
+    """
+
+    def __post_init__(self) -> None:
+        header = Parameter(
+            name="Idempotency-Key",
+            param_in=ParamType.HEADER,
+            required=False,
+            schema=Schema(type=OpenAPIType.STRING),
+            description="1-255 printable ASCII characters; a retry with the same key replays the first response",
+        )
+        self.parameters = [*(self.parameters or []), header]
 
 
 def is_true(value: GoBool | None, default: bool = False) -> bool:

@@ -34,7 +34,7 @@ from acx_gateway.envelope import JSON, Envelope, envelope, envelope_bytes, error
 from acx_gateway.idempotency import idempotency_key, replay_response, request_fingerprint
 from acx_gateway.large_bodies import StoreMessageBody, meta_json, parse_format
 from acx_gateway.pages import MessagesPage, PublicUrl, build_page, edit_page, read_session_page
-from acx_gateway.params import FormatQuery, GoBool, IdempotencyKey, is_true, parse_uuid
+from acx_gateway.params import AcceptsIdempotencyKey, FormatQuery, GoBool, is_true, parse_uuid
 from acx_gateway.routes._common import decode_json
 from acx_gateway.state import GatewayState, gateway_state
 from acx_gateway.uploads import form_fingerprint, is_multipart, read_multipart, uploads_for
@@ -128,14 +128,13 @@ async def _store_large(
     project_id: uuid.UUID,
     public_session_id: uuid.UUID,
     session_id: uuid.UUID,
-    idempotency: str | None,
 ) -> Response[Any]:
     """A JSON store of megabytes: decoded in a worker process (`acx_gateway.decode_pool`), the
     answer streamed in chunks. Same checks, stored bytes and answer as the small path."""
-    fingerprint = None if idempotency is None else await request_fingerprint(request, chunks=chunks)
+    key = idempotency_key(request)
+    fingerprint = None if key is None else await request_fingerprint(request, chunks=chunks)
     async with state.decoder.store(chunks) as large:  # moves the chunks into shared memory
         prepared, raw = await large.prepare()
-        key = None if idempotency is None else idempotency_key(request)
         idempotent = (
             None
             if key is None or fingerprint is None
@@ -187,12 +186,13 @@ class MessageController(Controller):
     path = "/session/{session:str}/messages"
     dependencies = SESSION_DEPENDENCIES
 
-    @post("/", status_code=201, responses=error_responses(400, 404, 409, 413, 422))
+    @post(
+        "/", status_code=201, responses=error_responses(400, 404, 409, 413, 422), operation_class=AcceptsIdempotencyKey
+    )
     async def store(
         self,
         request: Request[Any, Any, Any],
         session_ref: AddressedSession,
-        idempotency: IdempotencyKey = None,
     ) -> Response[Envelope[StoredMessageOut]]:
         """Validate, normalise and persist one message (JSON, or multipart: `payload` and files)."""
         state = gateway_state(request)
@@ -205,9 +205,7 @@ class MessageController(Controller):
         elif (request.content_length or 0) > LARGE_BODY_BYTES:
             chunks = [chunk async for chunk in request.stream() if chunk]  # never joined (a long copy)
             large = asyncio.create_task(
-                _store_large(
-                    state, request, chunks, session_ref.project_id, session_ref.id, session_ref.key, idempotency
-                )
+                _store_large(state, request, chunks, session_ref.project_id, session_ref.id, session_ref.key)
             )
             # A cancelled request leaves the store running: it owns shared memory the batcher reads.
             return await asyncio.shield(large)
@@ -221,7 +219,7 @@ class MessageController(Controller):
         uploads = uploads_for(fmt, blob, files)
         by_field = {upload.field: upload for upload in uploads}
         prepare = (lambda message: attach_uploads(message, by_field)) if uploads else None
-        key = None if idempotency is None else idempotency_key(request)
+        key = idempotency_key(request)
         idempotent = (
             None
             if key is None

@@ -15,7 +15,15 @@ from acx.limits import MAX_USER_CHARS, check_object_keys, check_object_size, che
 from acx_gateway.dependencies import SESSION_DEPENDENCIES, AddressedSession, Connection, ProjectId
 from acx_gateway.envelope import Envelope, Reply, envelope, envelope_bytes, error_responses
 from acx_gateway.idempotency import idempotency_key, run_idempotent
-from acx_gateway.params import Cursor, IdempotencyKey, PageLimit, TimeDesc, is_true, parse_json_object, parse_uuid
+from acx_gateway.params import (
+    AcceptsIdempotencyKey,
+    Cursor,
+    PageLimit,
+    TimeDesc,
+    is_true,
+    parse_json_object,
+    parse_uuid,
+)
 from acx_gateway.routes._common import reject_nul
 from acx_gateway.state import gateway_state
 
@@ -59,13 +67,12 @@ class SessionController(Controller):
 
     path = "/session"
 
-    @post("/", status_code=201, responses=error_responses(400, 409, 413, 422))
+    @post("/", status_code=201, responses=error_responses(400, 409, 413, 422), operation_class=AcceptsIdempotencyKey)
     async def create(
         self,
         request: Request[Any, Any, Any],
         project_id: ProjectId,
         data: JSONBody[CreateSession | None] = None,
-        idempotency: IdempotencyKey = None,
     ) -> Response[Envelope[store.SessionRecord]]:
         """Create a session (optionally with a caller-chosen id: 409 if the project already has it)."""
         body = data or CreateSession()
@@ -84,15 +91,16 @@ class SessionController(Controller):
             )
 
         pool = gateway_state(request).pool
+        key = idempotency_key(request)
         # No `conn` dependency here: the idempotent path takes its own connection for its transaction.
-        if idempotency is None:
+        if key is None:
             async with pool.connection() as conn:
                 return Response(envelope(await create(conn)), status_code=201)
 
         async def perform(conn: Connection) -> StoredResponse:
             return StoredResponse(201, envelope_bytes(await create(conn)))
 
-        response, _ = await run_idempotent(pool, request, idempotency_key(request) or idempotency, perform)
+        response, _ = await run_idempotent(pool, request, key, perform)
         return response  # type: ignore[return-value]  # the recorded bytes of the same envelope
 
     @get("/", responses=error_responses(400))
