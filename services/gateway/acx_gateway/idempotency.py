@@ -18,6 +18,7 @@ from acx.db.pool import Conn, Pool
 from acx.errors import InvalidRequestError
 from acx_gateway.auth import project_id_of
 from acx_gateway.envelope import json_response
+from acx_gateway.request import raw_header
 
 __all__ = ["idempotency_key", "replay_response", "request_fingerprint", "run_idempotent"]
 
@@ -27,11 +28,9 @@ _YIELD_EVERY = 1 << 20
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     """The request's `Idempotency-Key`, if any (1-255 printable ASCII characters)."""
-    # Straight from the raw ASGI headers: `request.headers` builds a multi-dict of every header first.
-    raw = next((value for name, value in request.scope["headers"] if name.lower() == b"idempotency-key"), None)
-    if raw is None:
+    key = raw_header(request.scope, b"idempotency-key")
+    if key is None:
         return None
-    key = raw.decode("latin-1")
     if not 0 < len(key) <= _MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise InvalidRequestError("invalid_idempotency_key", "Idempotency-Key must be 1-255 printable ASCII characters")
     return key
