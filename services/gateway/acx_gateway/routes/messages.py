@@ -29,6 +29,7 @@ from acx_gateway.dependencies import (
     AddressedSession,
     Connection,
     Paging,
+    SessionRef,
 )
 from acx_gateway.envelope import JSON, Envelope, envelope, envelope_bytes, error_responses, json_response
 from acx_gateway.idempotency import idempotency_key, replay_response, request_fingerprint
@@ -125,9 +126,7 @@ async def _store_large(
     state: GatewayState,
     request: Request[Any, Any, Any],
     chunks: list[bytes],
-    project_id: uuid.UUID,
-    public_session_id: uuid.UUID,
-    session_id: uuid.UUID,
+    session: SessionRef,
 ) -> Response[Any]:
     """A JSON store of megabytes: decoded in a worker process (`acx_gateway.decode_pool`), the
     answer streamed in chunks. Same checks, stored bytes and answer as the small path."""
@@ -139,12 +138,12 @@ async def _store_large(
             None
             if key is None or fingerprint is None
             else IdempotentWrite(
-                key, fingerprint, functools.partial(_large_recorded, large, prepared.meta_json, public_session_id)
+                key, fingerprint, functools.partial(_large_recorded, large, prepared.meta_json, session.id)
             )
         )
         store_request = StoreRequest(
-            project_id,
-            session_id,
+            session.project_id,
+            session.key,
             prepared.fmt,
             raw,
             prepared.meta_json,
@@ -162,7 +161,7 @@ async def _store_large(
             return json_response(stored.recorded, 201)
         assert large.answer_parts is not None  # set by its ingest
         assert large.role is not None
-        prefix, suffix = large_answer_frame(stored, prepared.meta_json, public_session_id, large.role)
+        prefix, suffix = large_answer_frame(stored, prepared.meta_json, session.id, large.role)
         chunks = await answer_chunks(prefix, large.answer_parts, suffix)
     length = str(sum(len(chunk) for chunk in chunks))
     return Stream(chunks, status_code=201, media_type=JSON, headers={"Content-Length": length})
@@ -204,9 +203,7 @@ class MessageController(Controller):
             body = decode_json(payload, StoreMessageBody)
         elif (request.content_length or 0) > LARGE_BODY_BYTES:
             chunks = [chunk async for chunk in request.stream() if chunk]  # never joined (a long copy)
-            large = asyncio.create_task(
-                _store_large(state, request, chunks, session_ref.project_id, session_ref.id, session_ref.key)
-            )
+            large = asyncio.create_task(_store_large(state, request, chunks, session_ref))
             # A cancelled request leaves the store running: it owns shared memory the batcher reads.
             return await asyncio.shield(large)
         else:
