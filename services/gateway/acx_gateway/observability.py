@@ -76,12 +76,9 @@ async def stamp_response(message: Message, scope: Scope) -> None:
     state = scope.setdefault("state", {})
     request_id: str = state.get("request_id") or state.setdefault("request_id", _request_id(scope))
     headers = list(message.get("headers") or ())
-    own = {name.lower() for name, _ in headers if name.lower() in _OWN_POLICY}
+    own = {lowered for name, _ in headers if (lowered := name.lower()) in _OWN_POLICY}
     headers.append((b"x-request-id", request_id.encode()))
-    if own:
-        headers.extend(header for header in _SECURITY_HEADERS if header[0] not in own)
-    else:
-        headers.extend(_SECURITY_HEADERS)
+    headers.extend(header for header in _SECURITY_HEADERS if header[0] not in own)
     if _NO_STORE[0] not in own and scope.get("path", "").startswith("/api/"):
         headers.append(_NO_STORE)
     message["headers"] = headers
