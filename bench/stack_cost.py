@@ -10,14 +10,18 @@ the auth cache beforehand, so a ping touches neither PostgreSQL nor Redis.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from litestar import Litestar
+
 import acx_gateway.app as gateway_app
 from acx.apikeys import auth_secret, token_hmac
 from acx.config import load_settings
+from acx_gateway.request import BodyDeadlines
 from acx_gateway.state import GatewayState
 from bench.api import ROOT_KEY
 from bench.baselines.litestar_app import create_app as bare_app
@@ -36,8 +40,9 @@ class _PassAuth:
         await self.app(scope, receive, send)
 
 
-def _identity(app: Any) -> Any:
-    return app
+def _unobserved(app: Any) -> Any:
+    """The gateway entered past `observe` (no request id, security headers or metrics)."""
+    return functools.partial(Litestar.__call__, app)
 
 
 def _gateway(**replace: Any) -> Any:
@@ -52,7 +57,15 @@ def _gateway(**replace: Any) -> Any:
     finally:
         for name, value in saved.items():
             setattr(gateway_app, name, value)
-    state = GatewayState(settings=settings, pool=None, queue=None, conversions=None, batcher=None, decoder=None)  # type: ignore[arg-type]
+    state = GatewayState(
+        settings=settings,
+        pool=None,  # type: ignore[arg-type]
+        queue=None,  # type: ignore[arg-type]
+        conversions=None,  # type: ignore[arg-type]
+        batcher=None,  # type: ignore[arg-type]
+        decoder=None,  # type: ignore[arg-type]
+        body_deadlines=BodyDeadlines(settings.http_body_timeout_seconds),
+    )
     secret = auth_secret(ROOT_KEY)
     assert secret is not None
     state.tokens[token_hmac(secret, settings.secret_pepper)] = (uuid.UUID(int=1), time.monotonic() + 1e9)
@@ -103,9 +116,9 @@ def stack_costs(requests: int = 3000, rounds: int = 5) -> dict[str, float]:
     variants: dict[str, Callable[[], Any]] = {
         "bare Litestar": bare_app,
         "gateway": _gateway,
-        "gateway without request metrics/ids": lambda: _gateway(observability_middleware=_identity),
+        "gateway without request metrics/ids": lambda: _unobserved(_gateway()),
         "gateway without bearer auth": lambda: _gateway(BearerAuthMiddleware=_PassAuth),
-        "gateway without either": lambda: _gateway(observability_middleware=_identity, BearerAuthMiddleware=_PassAuth),
+        "gateway without either": lambda: _unobserved(_gateway(BearerAuthMiddleware=_PassAuth)),
     }
     apps = {name: (make(), "/ping" if name == "bare Litestar" else "/api/v1/ping") for name, make in variants.items()}
 

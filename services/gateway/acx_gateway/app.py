@@ -12,7 +12,9 @@ from arq import create_pool
 from arq.connections import RedisSettings
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
+from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
+from litestar.types import Receive, Scope, Send
 
 from acx import jobs, metrics, tokens
 from acx.apikeys import auth_secret, token_hmac
@@ -28,12 +30,7 @@ from acx_gateway.conversion_queue import ConversionQueue
 from acx_gateway.decode_pool import DecodePool
 from acx_gateway.dependencies import API_DEPENDENCIES
 from acx_gateway.envelope import exception_handlers
-from acx_gateway.observability import (
-    metrics_endpoint,
-    observability_middleware,
-    publish_pool_stats_forever,
-    stamp_response,
-)
+from acx_gateway.observability import metrics_endpoint, observe, publish_pool_stats_forever
 from acx_gateway.openapi import BEARER, allow_header_middleware, openapi_config, openapi_document
 from acx_gateway.ratelimit import RateLimiter
 from acx_gateway.request import BodyDeadlines, GatewayRequest
@@ -48,9 +45,24 @@ from acx_gateway.routes.users import UserController
 from acx_gateway.state import GatewayState
 from acx_gateway.ui import inspector_router
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["Gateway", "create_app", "create_app_from_env"]
 
 _log = structlog.get_logger("acx.gateway")
+
+
+class Gateway(Litestar):
+    """The Litestar app, entered through `observe` for HTTP (request ids, security headers, metrics).
+
+    Outside the app rather than a middleware or a `before_send` hook: it sees every response
+    (Litestar answers unknown routes and authentication errors outside the middleware stack) for
+    one closure per request, where a hook cost a send wrapper and a coroutine per message.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == ScopeType.HTTP:
+            await observe(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, *, start_decoder: bool = False) -> Litestar:
@@ -143,10 +155,9 @@ def create_app(settings: Settings, *, start_decoder: bool = False) -> Litestar:
         middleware=[DefineMiddleware(BearerAuthMiddleware)],
         security=[BEARER],
     )
-    return Litestar(
+    return Gateway(
         route_handlers=[api, public_material, healthz, readyz, metrics_endpoint, openapi_document, inspector_router()],
-        before_send=[stamp_response],
-        middleware=[observability_middleware, allow_header_middleware],
+        middleware=[allow_header_middleware],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,

@@ -1,11 +1,10 @@
 """Request ids, request metrics and security headers, plus the `/metrics` route.
 
-Two pieces, because Litestar answers some requests outside any middleware (unknown routes, and
-errors raised by route-level middleware such as authentication, which its outer exception
-handler turns into responses): the middleware binds the request id for logs and starts the
-clock; the `before_send` hook, which sees every response the app sends, stamps the request id and
-the security headers on it and counts it with the status actually sent (401 and 429 used to be
-counted as 500).
+`observe` serves each HTTP request from outside the Litestar app (`acx_gateway.app.Gateway` calls
+it), because Litestar answers some requests outside any middleware (unknown routes, and errors
+raised by route-level middleware such as authentication, which its outer exception handler turns
+into responses): from there it sees every response, binds the request id for the logs, stamps it
+and the security headers on the answer and counts it with the status actually sent.
 """
 
 from __future__ import annotations
@@ -18,18 +17,16 @@ from typing import Any
 
 import structlog
 from litestar import Request, Response, get
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from acx import metrics
 from acx.db.pool import Pool
 from acx_gateway.state import gateway_state
 
-__all__ = ["metrics_endpoint", "observability_middleware", "publish_pool_stats_forever", "stamp_response"]
+__all__ = ["metrics_endpoint", "observe", "publish_pool_stats_forever", "stamped_headers"]
 
 POOL_STATS_INTERVAL_SECONDS = 5.0
 
-_STARTED = "acx_started"
 # API answers are JSON and never displayed as pages: nothing may run, load or frame them. Responses that
 # set their own policy (the inspector under /ui/, stored files) keep it.
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -41,52 +38,45 @@ _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", _API_CSP),
 )
 _NO_STORE = (b"cache-control", b"no-store")
+_API_HEADERS = (*_SECURITY_HEADERS, _NO_STORE)
 #: The headers a response may set itself, which then win over the defaults above.
-_OWN_POLICY = frozenset(name for name, _ in (*_SECURITY_HEADERS, _NO_STORE))
+_OWN_POLICY = frozenset(name for name, _ in _API_HEADERS)
 
 
-def observability_middleware(app: ASGIApp) -> ASGIApp:
-    """Bind a request id for the logs of a routed request and note when it started.
+async def observe(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -> None:
+    """Serve one HTTP request through `app` with a request id, the security headers and metrics.
 
-    The request id comes from `X-Request-ID` when the client sends one (so it can be traced
-    end to end) and is echoed back by `stamp_response`; it is also passed to conversion jobs.
+    The request id comes from `X-Request-ID` when the client sends one (so it can be traced end to
+    end), is bound for the request's logs, echoed back and passed to conversion jobs.
     """
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        request_id = state.get("request_id") or state.setdefault("request_id", _request_id(scope))
-        state[_STARTED] = time.perf_counter()
-        # bind/reset rather than the `bound_contextvars` context manager: same effect, a third of the cost.
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            await app(scope, receive, send)
-        finally:
-            structlog.contextvars.reset_contextvars(**tokens)
-
-    return middleware
-
-
-async def stamp_response(message: Message, scope: Scope) -> None:
-    """`before_send` hook: request id, security headers and metrics on every HTTP response."""
-    if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
-        return
     state = scope.setdefault("state", {})
-    request_id: str = state.get("request_id") or state.setdefault("request_id", _request_id(scope))
-    headers = list(message.get("headers") or ())
-    own = {lowered for name, _ in headers if (lowered := name.lower()) in _OWN_POLICY}
-    headers.append((b"x-request-id", request_id.encode()))
-    headers.extend(header for header in _SECURITY_HEADERS if header[0] not in own)
-    if _NO_STORE[0] not in own and scope.get("path", "").startswith("/api/"):
-        headers.append(_NO_STORE)
-    message["headers"] = headers
-    counter, histogram = _series(scope.get("path_template", "unmatched"), scope.get("method", "GET"), message["status"])
-    counter.inc()
-    started = state.get(_STARTED)
-    if started is not None:
-        histogram.observe(time.perf_counter() - started)
+    request_id = state["request_id"] = _request_id(scope)
+    started = time.perf_counter()
+
+    async def stamped_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = stamped_headers(message.get("headers") or (), request_id, scope["path"])
+            counter, histogram = _series(scope.get("path_template", "unmatched"), scope["method"], message["status"])
+            counter.inc()
+            histogram.observe(time.perf_counter() - started)
+        await send(message)
+
+    # bind/reset rather than the `bound_contextvars` context manager: same effect, a third of the cost.
+    tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        await app(scope, receive, stamped_send)
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
+def stamped_headers(headers: Any, request_id: str, path: str) -> list[tuple[bytes, bytes]]:
+    """`headers` of an answer plus the request id and the security headers it does not set itself
+    (and `Cache-Control: no-store` under /api/)."""
+    stamped = [*headers, (b"x-request-id", request_id.encode())]
+    own = [lowered for name, _ in headers if (lowered := name.lower()) in _OWN_POLICY]
+    defaults = _API_HEADERS if path.startswith("/api/") else _SECURITY_HEADERS
+    stamped.extend(defaults if not own else [header for header in defaults if header[0] not in own])
+    return stamped
 
 
 # Labelled children, looked up once per (route, method, status): `labels()` validates and locks
