@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from acx.errors import InvalidRequestError, TooLargeError
 from acx.limits import (
@@ -88,3 +90,17 @@ def test_key_and_object_limits() -> None:
     with pytest.raises(TooLargeError) as size:
         check_object_size("meta", MAX_OBJECT_BYTES + 1)
     assert size.value.code == "meta_too_large"
+
+
+@given(st.integers(min_value=-(2**70), max_value=2**70), st.text(alphabet="0123456789 ,x", max_size=40))
+def test_every_integer_is_bounded_wherever_it_sits(number: int, around: str) -> None:
+    """The scan that spares the walk never misses a number past 64 bits, in bytes or in text."""
+    for body in (f'{{"a": "{around}", "b": [{number}]}}', f"[{number}]"):
+        fits = -(2**63) <= number < 2**64
+        for data in (body, body.encode()):
+            if fits:
+                assert decode_untrusted(data) is not None
+            else:
+                with pytest.raises(InvalidRequestError) as raised:
+                    decode_untrusted(data)
+                assert raised.value.code == "number_out_of_range"
