@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request
-from litestar.connection.base import empty_receive, empty_send
-from litestar.types import Empty, Receive, ReceiveMessage, Scope, Send
+from litestar.types import Empty, Receive, ReceiveMessage, Scope
 
 from acx.errors import InvalidRequestError
 from acx.limits import decode_untrusted
@@ -104,13 +104,19 @@ class BodyDeadlines:
 class GatewayRequest(Request[Any, Any, Any]):
     """`Request` whose `json()` refuses hostile JSON with typed 400s and whose body reads are bounded."""
 
-    def __init__(self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send) -> None:
-        super().__init__(scope, receive, send)
-        # A partial of the app's deadlines, not a method of the request: `self.receive = self._method`
-        # made every request a reference cycle (request -> bound method -> request), so it and its
-        # ~35 objects were freed only by the garbage collector, whose runs then took ~13 % of a store.
-        deadlines: BodyDeadlines = scope["app"].state.gateway.body_deadlines
-        self.receive = functools.partial(deadlines.receive, receive)
+    _bounded = False
+
+    def stream(self) -> AsyncGenerator[bytes, None]:
+        """The body, piece by piece (Litestar's `stream`), each piece within the body timeout."""
+        if not self._bounded:
+            # Wrapped on the first read, so a request without a body pays nothing. A partial of the
+            # app's deadlines, not a method of the request: `self.receive = self._method` made every
+            # request a reference cycle (request -> bound method -> request), freed only by the
+            # garbage collector, whose runs then took ~13 % of a store.
+            deadlines: BodyDeadlines = self.scope["app"].state.gateway.body_deadlines
+            self.receive = functools.partial(deadlines.receive, self.receive)
+            self._bounded = True
+        return super().stream()
 
     async def json(self) -> Any:
         """The decoded JSON body (`null` when empty), cached for the request.
