@@ -13,7 +13,7 @@ UV_SYNC_FLAGS ?= $(if $(filter true 1,$(CI)),--locked,)
 # Extra pytest arguments: make test PYTEST_ARGS="-k sessions -x"
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint migrate bench bench-ab conformance image image-test alerts prometheus-tools clean clean-data
+.PHONY: help install run test lint migrate bench bench-ab bench-instr conformance image image-test alerts prometheus-tools clean clean-data
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -72,6 +72,21 @@ bench-ab: install ## Interleaved A/B of this checkout's gateway vs BASE=<rev> (A
 		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.ab --before $(AB_BASE_DIR) \
 		--python $(AB_BASE_DIR)/.venv/bin/python $(AB_VENV)/bin/python $(AB_ARGS) \
 		|| status=$$?; git worktree remove --force $(AB_BASE_DIR); exit $$status
+
+# `make bench-instr BASE=<rev>`: instructions per request under callgrind, steady where timings are not.
+INSTR_ARGS ?=
+INSTR_BASE_DIR := .data/bench-instr/base
+
+bench-instr: install ## Instructions per request (callgrind) of this checkout vs BASE=<rev> (INSTR_ARGS="--requests 300")
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench
+	UV_PROJECT_ENVIRONMENT=$(AB_VENV) $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups
+	git worktree remove --force $(INSTR_BASE_DIR) 2>/dev/null || rm -rf $(INSTR_BASE_DIR)
+	git worktree add --detach $(INSTR_BASE_DIR) $(BASE)
+	status=0; (cd $(INSTR_BASE_DIR) && $(UV) sync --frozen --no-default-groups) && \
+		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.instructions --before $(INSTR_BASE_DIR) \
+		--python $(INSTR_BASE_DIR)/.venv/bin/python $(AB_VENV)/bin/python $(INSTR_ARGS) \
+		|| status=$$?; git worktree remove --force $(INSTR_BASE_DIR); exit $$status
 
 # The outside conversion corpus beside the checkout (reference material, never copied in).
 CONFORMANCE_DIR ?= ../shared/conformance
