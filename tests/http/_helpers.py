@@ -8,7 +8,7 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from acx.db.projects import create_project
 
 __all__ = [
     "Samples",
+    "asgi_scope",
     "assert_error_response",
     "assert_stamped",
     "make_pdf",
@@ -37,6 +38,27 @@ SECURITY_HEADERS = ("x-content-type-options", "x-frame-options", "referrer-polic
 
 #: Sample name -> [(labels, value)] of a Prometheus text exposition.
 Samples = dict[str, list[tuple[dict[str, str], float]]]
+
+
+def asgi_scope(
+    method: str, path: str, bearer: str, headers: Sequence[tuple[bytes, bytes]] = (), *, query: bytes = b""
+) -> dict[str, Any]:
+    """The scope a server sends for an HTTP request, for tests that call the ASGI app directly."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver.local"), (b"authorization", f"Bearer {bearer}".encode()), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
 
 
 def assert_error_response(response: httpx.Response, status: int, error_code: str | None = None) -> None:

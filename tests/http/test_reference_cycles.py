@@ -16,6 +16,7 @@ import pytest
 from litestar import Litestar
 from litestar.types import Message, ReceiveMessage
 
+from tests.http._helpers import asgi_scope
 from tests.http.conftest import ROOT_KEY, Client
 
 REQUESTS = 20
@@ -23,24 +24,8 @@ REQUESTS = 20
 
 async def _call(app: Litestar, method: str, path: str, body: bytes = b"", query: bytes = b"") -> int:
     """Status of one request sent straight to the ASGI app."""
-    headers = [(b"host", b"testserver.local"), (b"authorization", f"Bearer {ROOT_KEY}".encode())]
-    if body:
-        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-        "extensions": {},
-    }
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] if body else []
+    scope = asgi_scope(method, path, ROOT_KEY, headers, query=query)
     statuses: list[int] = []
 
     async def receive() -> ReceiveMessage:

@@ -16,27 +16,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from acx_gateway.app import create_app
+from tests.http._helpers import asgi_scope
 from tests.http.conftest import ROOT_KEY, Client, settings_with
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-
-
-def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver.local"), (b"authorization", f"Bearer {ROOT_KEY}".encode()), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-        "state": {},
-    }
 
 
 def _first_chunk_then(after: dict[str, Any] | None) -> Receive:
@@ -63,7 +46,7 @@ async def _call(app: Litestar, method: str, path: str, receive: Receive) -> tupl
         messages.append(message)
 
     headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
-    await asyncio.wait_for(app(_scope(method, path, headers), receive, send), timeout=30)  # type: ignore[arg-type]
+    await asyncio.wait_for(app(asgi_scope(method, path, ROOT_KEY, headers), receive, send), timeout=30)  # type: ignore[arg-type]
     start = next(m for m in messages if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, json.loads(body)
