@@ -55,38 +55,34 @@ bench: install ## Load-test gateway + converter vs baselines (BENCH_ARGS=--quick
 	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench \
 		python -m bench.run $(BENCH_ARGS)
 
-# `make bench-ab BASE=<rev>`: the base revision in a throw-away worktree with its own .venv.
+# `make bench-ab` / `make bench-instr BASE=<rev>`: the base revision in a throw-away worktree with its own .venv.
 BASE ?= main
 AB_ARGS ?=
-AB_BASE_DIR := .data/bench-ab/base
+INSTR_ARGS ?=
 # This checkout's gateway runs from an environment like the base's (runtime dependencies only).
 AB_VENV := .data/bench-ab/venv
 
+# $(call against_base,WORKTREE,MODULE ARGS): `python -m MODULE --before WORKTREE --python <base's> <ours> ARGS`
+# from bench/.venv, with BASE checked out in WORKTREE (removed afterwards, whatever the outcome).
+define against_base
+	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench
+	UV_PROJECT_ENVIRONMENT=$(AB_VENV) $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups
+	git worktree remove --force $(1) 2>/dev/null || rm -rf $(1)
+	git worktree add --detach $(1) $(BASE)
+	status=0; (cd $(1) && $(UV) sync --frozen --no-default-groups) && \
+		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m $(firstword $(2)) --before $(1) \
+		--python $(1)/.venv/bin/python $(AB_VENV)/bin/python $(wordlist 2,$(words $(2)),$(2)) \
+		|| status=$$?; git worktree remove --force $(1); exit $$status
+endef
+
 bench-ab: install ## Interleaved A/B of this checkout's gateway vs BASE=<rev> (AB_ARGS="--rounds 15 --seconds 3")
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
-	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench
-	UV_PROJECT_ENVIRONMENT=$(AB_VENV) $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups
-	git worktree remove --force $(AB_BASE_DIR) 2>/dev/null || rm -rf $(AB_BASE_DIR)
-	git worktree add --detach $(AB_BASE_DIR) $(BASE)
-	status=0; (cd $(AB_BASE_DIR) && $(UV) sync --frozen --no-default-groups) && \
-		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.ab --before $(AB_BASE_DIR) \
-		--python $(AB_BASE_DIR)/.venv/bin/python $(AB_VENV)/bin/python $(AB_ARGS) \
-		|| status=$$?; git worktree remove --force $(AB_BASE_DIR); exit $$status
+	$(call against_base,.data/bench-ab/base,bench.ab $(AB_ARGS))
 
-# `make bench-instr BASE=<rev>`: instructions per request under callgrind, steady where timings are not.
-INSTR_ARGS ?=
-INSTR_BASE_DIR := .data/bench-instr/base
-
+# Instructions per request under callgrind: steady where timings are not.
 bench-instr: install ## Instructions per request (callgrind) of this checkout vs BASE=<rev> (INSTR_ARGS="--requests 300")
 	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups --group embedded --group bench
-	UV_PROJECT_ENVIRONMENT=$(AB_VENV) $(UV) sync $(UV_SYNC_FLAGS) --no-default-groups
-	git worktree remove --force $(INSTR_BASE_DIR) 2>/dev/null || rm -rf $(INSTR_BASE_DIR)
-	git worktree add --detach $(INSTR_BASE_DIR) $(BASE)
-	status=0; (cd $(INSTR_BASE_DIR) && $(UV) sync --frozen --no-default-groups) && \
-		UV_PROJECT_ENVIRONMENT=bench/.venv $(UV) run --no-sync python -m bench.instructions --before $(INSTR_BASE_DIR) \
-		--python $(INSTR_BASE_DIR)/.venv/bin/python $(AB_VENV)/bin/python $(INSTR_ARGS) \
-		|| status=$$?; git worktree remove --force $(INSTR_BASE_DIR); exit $$status
+	$(call against_base,.data/bench-instr/base,bench.instructions $(INSTR_ARGS))
 
 # The outside conversion corpus beside the checkout (reference material, never copied in).
 CONFORMANCE_DIR ?= ../shared/conformance

@@ -46,7 +46,7 @@ from bench.report import say
 from bench.services import REPO
 from bench.wrk import LoadShape, WrkResult
 
-__all__ = ["main"]
+__all__ = ["main", "revision", "servers"]
 
 #: Workload name → (group, what it runs on one side with the round's load shape).
 Workload = Callable[["Side", LoadShape], WrkResult]
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(samples, names, "before", "after")
     loads = [s.load1 for s in samples]
     print_summary(summary, names, "before", "after", loads)
-    revisions = {name: _revision(root) for name, root in roots.items()}
+    revisions = {name: revision(root) for name, root in roots.items()}
     meta = {"date": stamp, "revisions": revisions, "seconds": args.seconds, "connections": args.connections}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(msgspec.json.format(msgspec.json.encode({"meta": meta, "summary": summary, "samples": samples})))
@@ -346,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _revision(root: Path) -> str:
+def revision(root: Path) -> str:
+    """`<short hash> <subject>` of the checkout's HEAD (cut at 100 characters)."""
     command = ["git", "-C", str(root), "log", "-1", "--format=%h %s"]
     return subprocess.run(command, capture_output=True, text=True, check=False).stdout.strip()[:100]
 

@@ -27,7 +27,8 @@ WARM_UP = 20
 PAGE_MESSAGES = 100
 
 
-def _scope(method: str, path: str, body: bytes, query: bytes) -> dict[str, Any]:
+def http_scope(method: str, path: str, body: bytes = b"", query: bytes = b"") -> dict[str, Any]:
+    """The scope a server sends for an authenticated request (also `bench.stack_cost`'s)."""
     headers = [(b"host", b"127.0.0.1:8000"), (b"authorization", b"Bearer " + ROOT_KEY), (b"user-agent", b"wrk")]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -57,7 +58,7 @@ async def _call(app: Any, method: str, path: str, body: bytes = b"", query: byte
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await app(_scope(method, path, body, query), receive, send)
+    await app(http_scope(method, path, body, query), receive, send)
     if sent[0]["status"] not in (200, 201):
         raise RuntimeError(f"{method} {path}: {sent[0]['status']} {sent[1:]}")
     return b"".join(message.get("body", b"") for message in sent[1:])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import msgspec
 
-from bench.ab import servers
+from bench.ab import revision, servers
 from bench.report import say
 from bench.services import REPO
 
@@ -116,13 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{workload:<16} {by_side['before']:17,.0f} {by_side['after']:16,.0f}  {ratio:.3f}")
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
     out = REPO / "bench" / "results" / f"{stamp}-instructions.json"
-    revisions = {
-        side: subprocess.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%h %s"],
-            capture_output=True, text=True, check=False,
-        ).stdout.strip()[:100]
-        for side, root in roots.items()
-    }  # fmt: skip
+    revisions = {side: revision(root) for side, root in roots.items()}
     meta = {"date": stamp, "revisions": revisions, "requests": args.requests}
     out.write_bytes(msgspec.json.format(msgspec.json.encode({"meta": meta, "instructions_per_request": counts})))
     say(f"results written to {out}")

@@ -25,6 +25,7 @@ from acx_gateway.request import BodyDeadlines
 from acx_gateway.state import GatewayState
 from bench.api import ROOT_KEY
 from bench.baselines.litestar_app import create_app as bare_app
+from bench.instr_driver import http_scope
 
 __all__ = ["stack_costs"]
 
@@ -73,24 +74,6 @@ def _gateway(**replace: Any) -> Any:
     return app
 
 
-def _scope(path: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {ROOT_KEY}".encode()), (b"user-agent", b"wrk")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-        "state": {},
-    }
-
-
 async def _receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -104,7 +87,7 @@ async def _cpu_us(app: Any, path: str, n: int) -> float:
 
     started = time.process_time()
     for _ in range(n):
-        await app(_scope(path), _receive, send)
+        await app(http_scope("GET", path), _receive, send)
     elapsed = time.process_time() - started
     if set(statuses) != {200}:
         raise RuntimeError(f"{path} answered {set(statuses)}")
