@@ -19,7 +19,7 @@ from acx.apikeys import auth_secret, token_hmac
 from acx.db.projects import project_by_token_hmac
 from acx_gateway.envelope import ApiError
 from acx_gateway.request import raw_header
-from acx_gateway.state import GatewayState
+from acx_gateway.state import GatewayState, gateway_state
 
 __all__ = ["BearerAuthMiddleware", "project_id_of"]
 
@@ -39,7 +39,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if not header.startswith("Bearer "):
             raise _unauthorized()
         token = header[len("Bearer ") :]
-        state: GatewayState = connection.scope["app"].state.gateway
+        state = gateway_state(connection)
         project_id = await _lookup(state, token)
         if project_id is None:
             raise _unauthorized()
